@@ -31,7 +31,7 @@ event                  emitted by                                  when
 TaskResultsChanged     scoring (scored, rescored, hidden, final)   in transaction
 BoardRefreshed         leaderboard (a task's board rebuilt)        in transaction
 SubmissionFinished     scoring (a submission scored or failed)     in transaction
-TaskDataChanged        datasets (a task's data replaced)           in transaction
+TaskDataChanged        datasets (data replaced, a phase's released) in transaction
 TaskAdded              datasets (a task imported into a track)     in transaction
 ChallengeTeamsChanged  challenge_platform (a team hidden/restored)  in transaction
 ChallengeRevealChanged challenge_platform (private boards shown)    in transaction
@@ -111,9 +111,12 @@ class SubmissionFinished(HookEvent):
 @dataclass(frozen=True)
 class TaskDataChanged(HookEvent):
     """A task's files (and solution) were replaced by a new data version (e.g. scoring
-    re-queues its submissions and rebuilds its references)."""
+    re-queues its submissions and rebuilds its references). ``phase_id``: the version is
+    that phase's own (released at its start, or a later version of it): only that phase's
+    entries read it (``datasets.phase_versions``)."""
 
     task_id: int
+    phase_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from .models import Task, TaskVersion
 from .selectors import task_file_names
 from .services import TaskImportError, task_import
 from .stress import task_stress_choices, task_stress_current, task_stress_set
-from .uploads import bundle_upload_guarded, task_replace_post
+from .uploads import bundle_upload_guarded, stage_phases, task_replace_post
 from .version_uploads import task_version_uploads_recent, version_upload_message
 
 logger = logging.getLogger(__name__)
@@ -126,10 +126,10 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
 
     @admin.display(description="Data versions")
     def versions(self, task: Task) -> str:
-        rows = TaskVersion.objects.filter(task=task).select_related("created_by")[:20]
+        rows = TaskVersion.objects.filter(task=task).select_related("created_by", "phase")[:20]
         return format_html_join(
             mark_safe("<br>"),
-            "v{} · {} UTC · {} · {} train / {} test rows · {}{}",
+            "v{} · {} UTC · {} · {} train / {} test rows · {}{}{}",
             (
                 (
                     v.number,
@@ -139,6 +139,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
                     f"{v.test_rows:,}",
                     v.note or "—",
                     " · files pruned" if v.pruned_at else "",
+                    _phase_note(v),
                 )
                 for v in rows
             ),
@@ -209,7 +210,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         return bundle_upload_guarded(
             request,
             refuse=lambda message: self._render_replace(
-                request, task, TaskReplaceForm(), [message]
+                request, task, TaskReplaceForm(phases=stage_phases(task=task)), [message]
             ),
             view=lambda limit: self._replace(request, task, limit),
         )
@@ -218,11 +219,14 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         self, request: HttpRequest, task: Task, limit: BundleSizeLimitHandler
     ) -> HttpResponse:
         if request.method != "POST":
-            return self._render_replace(request, task, TaskReplaceForm(), [])
+            return self._render_replace(
+                request, task, TaskReplaceForm(phases=stage_phases(task=task)), []
+            )
         posted = task_replace_post(
             request,
             task=task,
             limit=limit,
+            phases=stage_phases(task=task),
             unexpected="The upload failed on an unexpected error (it is in the server log);"
             " nothing was changed. Try `manage.py replace_task_bundle` for the details.",
         )
@@ -321,3 +325,12 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
             "max_bytes": settings.BUNDLE_MAX_BYTES,
         }
         return TemplateResponse(request, "datasets/admin/task_import.html", context)
+
+
+def _phase_note(version: TaskVersion) -> str:
+    """A phase's own version: staged (until its start) or released."""
+    if version.phase_id is None:
+        return ""
+    if version.released_at is None:
+        return f" · staged for the phase '{version.phase.slug}' (released at its start)"
+    return f" · the phase '{version.phase.slug}''s own data"

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenges.api.basic_token import BasicTokenAuthentication
-from challenges.api.errors import error_responses
+from challenges.api.errors import error_responses, refusal_response
 from challenges.models import Challenge, Track
 from challenges.rules import rules_gate
 from challenges.selectors import is_organizer
@@ -31,6 +31,7 @@ from datasets.core.croissant import MEDIA_TYPE
 from datasets.downloads import ranged_file_response
 from datasets.formats import croissant_url, task_croissant
 from datasets.models import Task, TaskVersion
+from datasets.phase_versions import PhaseNotStarted, version_asked
 from datasets.selectors import (
     task_file_get,
     task_file_names,
@@ -48,17 +49,16 @@ DOWNLOAD_AUTHENTICATION = [TokenAuthentication, BasicTokenAuthentication, Sessio
 
 
 def requested_version(request: Request, task: Task) -> TaskVersion | None:
-    """The data version asked by ``?version=N`` (None: the current one); Http404 when the
-    task has no such version, or the value is not a version number."""
-    value = request.query_params.get("version")
-    if value is None or value == "":
-        return None
-    if not value.isdigit() or len(value) > 9:
-        raise Http404("no such data version")
-    version = task_version_get(task=task, number=int(value))
-    if version is None:
-        raise Http404("no such data version")
-    return version
+    """The data version asked by ``?version=N`` or ``?phase=<slug>`` (None: the current
+    one); Http404 when the task has no such version or phase, or the value is not a version
+    number; :class:`PhaseNotStarted` (403) for a phase's data before its start
+    (``datasets.phase_versions.version_asked``)."""
+    return version_asked(
+        task=task,
+        user=request.user,
+        number=request.query_params.get("version"),
+        phase_slug=request.query_params.get("phase"),
+    )
 
 
 class TaskListApi(generics.ListAPIView):
@@ -205,6 +205,14 @@ VERSION_PARAMETER = OpenApiParameter(
     required=False,
     description="a data version's number (`GET tasks/<slug>/versions/`); default: the current",
 )
+PHASE_PARAMETER = OpenApiParameter(
+    "phase",
+    str,
+    required=False,
+    description="a phase's slug: the data that phase's entries are scored on (a phase's own "
+    "test set is refused 403 `phase_not_started` before the phase starts)",
+)
+NOT_STARTED = "`phase_not_started`: the data of a phase that has not started yet."
 
 
 class TaskFileDownloadApi(APIView):
@@ -221,7 +229,7 @@ class TaskFileDownloadApi(APIView):
 
     @extend_schema(
         operation_id="tasks_files_retrieve",
-        parameters=[VERSION_PARAMETER],
+        parameters=[VERSION_PARAMETER, PHASE_PARAMETER],
         responses={
             (200, "application/octet-stream"): OpenApiResponse(
                 response=OpenApiTypes.BINARY, description="the file, as an attachment"
@@ -238,14 +246,18 @@ class TaskFileDownloadApi(APIView):
             **error_responses(
                 {
                     401: "Not logged in.",
-                    404: "No such task, data version, or file of it.",
+                    403: f"The challenge's rules are not accepted, or {NOT_STARTED}",
+                    404: "No such task, data version, phase, or file of it.",
                 }
             ),
         },
     )
     def get(self, request: Request, slug: str, name: str):
         task = task_get_or_404(slug=slug)
-        version = requested_version(request, task)
+        try:
+            version = requested_version(request, task)
+        except PhaseNotStarted as exc:
+            return refusal_response(exc)
         if version is not None and version.number != task.data_version:
             # an older version's public files (never its solution), as they were
             found = version_file(version=version, name=name)
@@ -278,17 +290,22 @@ class TaskCroissantApi(APIView):
 
     @extend_schema(
         operation_id="tasks_croissant_retrieve",
-        parameters=[VERSION_PARAMETER],
+        parameters=[VERSION_PARAMETER, PHASE_PARAMETER],
         responses={
             (200, "application/ld+json"): OpenApiResponse(
                 response=OpenApiTypes.OBJECT, description="Croissant 1.1 JSON-LD"
             ),
-            **error_responses({404: "No such task, or no such data version."}),
+            **error_responses(
+                {403: NOT_STARTED, 404: "No such task, or no such data version or phase."}
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
-        version = requested_version(request, task)
+        try:
+            version = requested_version(request, task)
+        except PhaseNotStarted as exc:
+            return refusal_response(exc)
         if version is None:
             version = task_version_get(task=task, number=task.data_version)
         if version is None:  # a task without versions: nothing to describe

@@ -15,6 +15,11 @@ class DatasetsConfig(AppConfig):
         from datasets.models import Task
 
         registry.register(VERSION_CHECK)
+        from challenges import hooks
+        from datasets import receivers
+
+        # A phase's own test set becomes the task's data at the phase's start.
+        hooks.subscribe(hooks.ChallengePhasesChanged, receivers.release_on_phase_start)
         when_app_made(_load_lost_decisions)
         # A deleted task takes its files with it: every data version's, the solution's key
         # tables (the rows deleted with it take theirs: each app connects its own), and the

@@ -156,6 +156,23 @@ class TaskReplaceForm(forms.Form):
         " reason is kept in the audit log.",
     )
 
+    phase = forms.ChoiceField(
+        required=False,
+        label="For the phase",
+        help_text="Organizers: stage the bundle as this phase's own test set instead (kept"
+        " from participants, re-scoring nothing, until the phase starts; then that phase's"
+        " entries alone are scored on it). Empty: replace the data now.",
+    )
+
+    def __init__(self, *args, phases: list[tuple[str, str]] | None = None, **kwargs) -> None:
+        """``phases``: ``(slug, title)`` of the phases a bundle may be staged for (an
+        organizer's console); none: no such field (a task owner's page)."""
+        super().__init__(*args, **kwargs)
+        if phases:
+            self.fields["phase"].choices = [("", "(none: replace the data now)"), *phases]
+        else:
+            del self.fields["phase"]
+
     def clean_bundle(self):
         return _zip_only(self.cleaned_data["bundle"])
 

@@ -257,6 +257,22 @@ class TaskVersion(models.Model):
     pruned_at = models.DateTimeField(
         null=True, blank=True, help_text="When its files were deleted (an old version)"
     )
+    # A phase's own test set (docs/decisions/0066-phases.md, datasets.phase_versions): the
+    # phase whose entries this version scores (null: every phase without its own), and when
+    # it became the task's current data (null while staged ahead of its phase's start).
+    phase = models.ForeignKey(
+        "challenge_platform.Phase",
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="task_versions",
+        help_text="The phase whose entries this version scores (empty: every other phase)",
+    )
+    released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a phase's version became the task's current data (empty: staged)",
+    )
 
     class Meta:
         ordering = ["task", "-number"]
@@ -305,6 +321,14 @@ class TaskVersionUpload(Job):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    phase = models.ForeignKey(
+        "challenge_platform.Phase",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Staged as this phase's own data, released at its start (empty: replaces now)",
     )
     reason = models.TextField(help_text="Why the data changes (the audit reason)")
     bundle = models.FileField(

@@ -32,7 +32,8 @@ from django.utils import timezone
 
 from challenges import hooks
 from challenges.audit import ReasonRequired, audit_record, reason_check
-from challenges.models import Challenge, Team, Track
+from challenges.models import Challenge, Phase, Team, Track
+from challenges.phases import is_multi_phase
 from challenges.stored_files import StagedFile, StoredFile, delete_on_commit
 from challenges.upload_budget import team_upload_lock, upload_quota_check
 from common import keyfile
@@ -41,6 +42,12 @@ from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.core.standardize import SOLUTION_KEYS
 from datasets.core.titles import TitleTaken, distinct_title
 from datasets.models import Task, TaskVersion, default_public_board
+from datasets.phase_versions import (
+    next_version_number,
+    phase_started,
+    task_as_version,
+    versions_in_use,
+)
 from datasets.versions import version_changes
 from kinds.boards import initial_board_mode
 
@@ -437,6 +444,14 @@ class TaskReplaced:
 
 def version_summary(*, task: Task, version: TaskVersion, previous: int) -> str:
     """What a new data version did, as every entry point says it."""
+    if version.phase_id is not None and version.released_at is None:
+        phase = version.phase
+        return (
+            f"{task.title}: data version {version.number} ({version.train_rows:,} train and"
+            f" {version.test_rows:,} test rows) is staged for the phase '{phase.slug}': kept"
+            " from participants and re-scoring nothing until the phase starts"
+            f" ({phase.start.isoformat()}), then that phase's entries alone are scored on it."
+        )
     return (
         f"{task.title}: data version {version.number} replaces version"
         f" {previous} ({version.train_rows:,} train and {version.test_rows:,} test rows)."
@@ -477,8 +492,10 @@ def task_bundle_replace(
     team: Team | None = None,
     counted_bytes: int = 0,
     within: Callable[[TaskVersion, tuple[str, ...]], None] | None = None,
+    phase: Phase | None = None,
 ) -> TaskReplaced:
-    """Replace ``task``'s data by the bundle at ``source`` (a folder or a ``.zip``).
+    """Replace ``task``'s data by the bundle at ``source`` (a folder or a ``.zip``); with
+    ``phase``, stage it as that phase's own data instead (:func:`_stage`).
 
     The bundle is checked by the same ``prepare_task`` as an import and must keep the task's
     slug and kind. Its standardized files are stored under ``tasks/<slug>/v<N>/``; the task's
@@ -526,7 +543,7 @@ def task_bundle_replace(
             replaced = _replace(
                 task,
                 standardized,
-                _Replacing(actor, reason, digest(), team, counted_bytes, within),
+                _Replacing(actor, reason, digest(), team, counted_bytes, within, phase),
             )
     except BundleInvalid as exc:
         raise TaskReplaceError([*problems, *exc.problems]) from exc
@@ -546,6 +563,67 @@ class _Replacing:
     team: Team | None
     counted_bytes: int
     within: Callable[[TaskVersion, tuple[str, ...]], None] | None
+    phase: Phase | None = None
+
+
+def _bundle_values(meta: dict[str, Any], standardized: StandardizedTask) -> dict[str, Any]:
+    return {
+        "columns": list(meta["columns"]),
+        "classes": list(meta["classes"]),
+        "primary_metric": meta["primary_metric"],
+        "public_fraction": meta["public_fraction"],
+        "split_seed": meta["split_seed"],
+        "train_rows": meta["train_rows"],
+        "test_rows": meta["test_rows"],
+        "card": dict(standardized.card),
+        "opis": dict(meta["opis"]),
+        "meta": dict(meta),
+    }
+
+
+def _stage(
+    current: Task,
+    standardized: StandardizedTask,
+    how: _Replacing,
+    written: list[tuple[Storage, str]],
+) -> TaskVersion:
+    """Inside ``_replace``'s transaction: store the bundle as ``how.phase``'s own version
+    (datasets.phase_versions), the task's fields untouched, nothing re-scored or queued
+    until the phase starts; audited ``task.stage``."""
+    phase = how.phase
+    assert phase is not None
+    if phase.challenge_id != current.track.challenge_id:
+        raise TaskReplaceError([f"the phase '{phase.slug}' is not of this task's challenge"])
+    if not is_multi_phase(challenge=phase.challenge):
+        raise TaskReplaceError(["a phase's own data needs a challenge of several phases"])
+    if phase_started(phase=phase):
+        raise TaskReplaceError(
+            [f"the phase '{phase.slug}' has started: stage a phase's data before its start"]
+        )
+    staged = task_as_version(task=current, version=TaskVersion(number=current.data_version))
+    staged.data_version = next_version_number(task=current)
+    for name, value in _bundle_values(standardized.meta, standardized).items():
+        setattr(staged, name, value)
+    stored = _save_files(staged, standardized, written)
+    version = _version_create(
+        task=staged,
+        actor=how.actor,
+        note=how.reason,
+        sha256=how.sha256,
+        stored=stored,
+        team=how.team,
+    )
+    TaskVersion.objects.filter(pk=version.pk).update(phase=phase)
+    version.phase = phase
+    audit_record(
+        actor=how.actor,
+        action="task.stage",
+        obj=current,
+        before={"data_version": current.data_version},
+        after={"staged": version.number, "phase": phase.slug, "test_rows": version.test_rows},
+        reason=how.reason,
+    )
+    return version
 
 
 def _replace(task: Task, standardized: StandardizedTask, how: _Replacing) -> TaskReplaced:
@@ -563,25 +641,25 @@ def _replace(task: Task, standardized: StandardizedTask, how: _Replacing) -> Tas
                     freeing_bytes=how.counted_bytes,
                 )
             previous = current.data_version
+            if how.phase is not None:
+                version = _stage(current, standardized, how, written)
+                if how.within is not None:
+                    how.within(version, tuple(standardized.warnings))
+                return TaskReplaced(
+                    task=task,
+                    version=version,
+                    previous=previous,
+                    warnings=tuple(standardized.warnings),
+                    pruned=(),
+                )
+            own = TaskVersion.objects.filter(task=current, number=previous).first()
             before = {
                 "data_version": previous,
                 "train_rows": current.train_rows,
                 "test_rows": current.test_rows,
             }
-            current.data_version = previous + 1
-            values = {
-                "columns": list(meta["columns"]),
-                "classes": list(meta["classes"]),
-                "primary_metric": meta["primary_metric"],
-                "public_fraction": meta["public_fraction"],
-                "split_seed": meta["split_seed"],
-                "train_rows": meta["train_rows"],
-                "test_rows": meta["test_rows"],
-                "card": dict(standardized.card),
-                "opis": dict(meta["opis"]),
-                "meta": dict(meta),
-            }
-            for name, value in values.items():
+            current.data_version = next_version_number(task=current)
+            for name, value in _bundle_values(meta, standardized).items():
                 setattr(current, name, value)
             stored = _save_files(current, standardized, written)
             current.save()
@@ -601,7 +679,12 @@ def _replace(task: Task, standardized: StandardizedTask, how: _Replacing) -> Tas
                 },
                 reason=reason,
             )
-            hooks.emit(hooks.TaskDataChanged(task_id=current.pk))
+            # A correction of a phase's own data stays that phase's (datasets.phase_versions)
+            phase_id = own.phase_id if own is not None else None
+            if phase_id is not None:
+                version.phase_id, version.released_at = phase_id, timezone.now()
+                version.save(update_fields=["phase", "released_at"])
+            hooks.emit(hooks.TaskDataChanged(task_id=current.pk, phase_id=phase_id))
             pruned = task_versions_prune(task=current)
             if how.within is not None:
                 how.within(version, tuple(standardized.warnings))
@@ -633,6 +716,7 @@ def task_versions_prune(*, task: Task) -> list[int]:
     old = list(
         TaskVersion.objects.select_for_update()
         .filter(task=task, number__lte=task.data_version - kept, pruned_at__isnull=True)
+        .exclude(number__in=versions_in_use(task=task))  # a phase still reads it
         .order_by("number")
     )
     if not old:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from datasets import task_names, version_uploads
+from datasets import phase_versions, task_names, version_uploads
 from jobs.celery import TemporaryError, platform_task
 
 
@@ -41,6 +41,8 @@ def check_task_version(*, upload_pk: int) -> str:
     beat="sweep-version-checks",
 )
 def sweep_version_checks() -> dict[str, list[int]]:
-    """Every minute (beat): re-queue data version checks a dead worker stranded."""
+    """Every minute (beat): re-queue data version checks a dead worker stranded, and
+    release a phase's own data its phase tick missed (``datasets.phase_versions``)."""
     report = version_uploads.task_version_uploads_sweep()
-    return {"requeued": report.requeued, "failed": report.failed}
+    released = phase_versions.phase_versions_release_due()
+    return {"requeued": report.requeued, "failed": report.failed, "released": released}

@@ -18,8 +18,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_protect
 
+from challenges.models import Phase
+
 from .forms import BundleSizeLimitHandler, TaskReplaceForm, too_big_message
 from .models import Task, TaskVersionUpload
+from .phase_versions import phase_started
 from .version_uploads import VersionUploadRefused, task_version_upload_create
 
 logger = logging.getLogger(__name__)
@@ -66,17 +69,31 @@ class ReplacePost:
     refused: VersionUploadRefused | None = None
 
 
+def stage_phases(*, task: Task) -> list[tuple[str, str]]:
+    """The phases a bundle of ``task`` may be staged for: its challenge's that have not
+    started (``datasets.phase_versions``), when it has several."""
+    phases = list(Phase.objects.filter(challenge_id=task.track.challenge_id).order_by("start"))
+    if len(phases) < 2:
+        return []
+    return [(p.slug, p.title) for p in phases if not phase_started(phase=p)]
+
+
 def task_replace_post(
-    request: HttpRequest, *, task: Task, limit: BundleSizeLimitHandler, unexpected: str
+    request: HttpRequest,
+    *,
+    task: Task,
+    limit: BundleSizeLimitHandler,
+    unexpected: str,
+    phases: list[tuple[str, str]] | None = None,
 ) -> ReplacePost:
     """A replace form's POST: the bundle stored and its check queued, or the page must be
     shown again with the form and its problems (``unexpected`` is the problem shown for a
-    bug, which is logged)."""
+    bug, which is logged). ``phases``: the form offers staging for one of them."""
     post, files = request.POST, request.FILES  # parse the body (the CSRF check may not have)
     if limit.too_big:  # the file was dropped while reading; keep what was typed
-        form = TaskReplaceForm(initial={"reason": post.get("reason", "")})
+        form = TaskReplaceForm(initial={"reason": post.get("reason", "")}, phases=phases)
         return ReplacePost(form, [too_big_message()])
-    form = TaskReplaceForm(post, files)
+    form = TaskReplaceForm(post, files, phases=phases)
     if not form.is_valid():
         return ReplacePost(form, [])
     try:
@@ -85,6 +102,9 @@ def task_replace_post(
             user=request.user,
             file=form.cleaned_data["bundle"],
             reason=form.cleaned_data["reason"],
+            phase=Phase.objects.filter(
+                challenge_id=task.track.challenge_id, slug=form.cleaned_data.get("phase") or ""
+            ).first(),
         )
     except VersionUploadRefused as exc:
         return ReplacePost(form, list(exc.problems), refused=exc)

@@ -49,7 +49,8 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from challenges.audit import ReasonRequired, reason_check
-from challenges.models import Team
+from challenges.models import Phase, Team
+from challenges.selectors import is_organizer
 from challenges.stored_files import StoredFile, delete_on_commit
 from challenges.upload_budget import (
     UploadBudgetExceeded,
@@ -66,6 +67,7 @@ from common.refusals import Refusal
 from datasets.forms import too_big_message
 from datasets.job_types import VERSION_CHECK
 from datasets.models import Task, TaskVersion, TaskVersionUpload, VersionUploadStatus
+from datasets.phase_versions import phase_started
 from datasets.selectors import task_manage_refusal, task_owner_upload_team
 from datasets.services import TaskReplaceError, task_bundle_replace, version_summary
 from datasets.versions import version_changes
@@ -154,15 +156,19 @@ def task_version_upload_admission(
 
 
 def task_version_upload_create(
-    *, task: Task, user: User, file: UploadedFile, reason: str
+    *, task: Task, user: User, file: UploadedFile, reason: str, phase: Phase | None = None
 ) -> TaskVersionUpload:
-    """Store the uploaded bundle and queue its check (published once committed).
+    """Store the uploaded bundle and queue its check (published once committed). With
+    ``phase`` (organizers only, a phase of the task's challenge not started yet) the checked
+    bundle is staged as that phase's own data (``datasets.phase_versions``).
 
     Raises :class:`VersionUploadRefused` (nothing stored, nothing queued) when
     :func:`task_version_upload_admission` refuses, the bundle is over the size cap, the
     reason is missing, or it would take the team over its storage quota. For a task owner
     the upload counts against the team's rate from here on (its body arrived)."""
     team = task_version_upload_admission(task=task, user=user)
+    if phase is not None:
+        _phase_check(task=task, user=user, phase=phase)
     if team is not None:
         with refused_as(VersionUploadRefused):
             upload_rate_take(team=team)
@@ -183,6 +189,7 @@ def task_version_upload_create(
         reason=reason,
         bundle_name=(get_valid_filename(Path(file.name or "").name) or "bundle.zip")[-255:],
         bundle_size=size,
+        phase=phase,
     )
     _store_bundle(upload, file)
     field, name = upload.bundle.field, upload.bundle.name
@@ -205,6 +212,21 @@ def task_version_upload_create(
         raise
     logger.info("task %s: data version upload %s queued", task.slug, upload.pk)
     return upload
+
+
+def _phase_check(*, task: Task, user: User, phase: Phase) -> None:
+    """A phase's own data is staged by an organizer, for a phase of the task's challenge
+    that has not started (refused ``invalid_phase``, 400; a task owner: 403)."""
+    if not is_organizer(user=user):
+        raise VersionUploadRefused(
+            "permission_denied", "Only organizers stage a phase's own data.", http_status=403
+        )
+    if phase.challenge_id != task.track.challenge_id or phase_started(phase=phase):
+        raise VersionUploadRefused(
+            "invalid_phase",
+            f"'{phase.slug}' is not a phase of this challenge that has yet to start: a"
+            " phase's data is staged before its start.",
+        )
 
 
 def _store_bundle(upload: TaskVersionUpload, file: UploadedFile) -> None:
@@ -246,18 +268,32 @@ def version_upload_message(*, upload: TaskVersionUpload) -> str:
     return upload.error or INTERNAL_ERROR
 
 
-def task_version_upload_get(*, task: Task, pk: int) -> TaskVersionUpload | None:
+def task_version_upload_get(
+    *, task: Task, pk: int, user: User | None = None
+) -> TaskVersionUpload | None:
     return (
-        TaskVersionUpload.objects.filter(task=task, pk=pk)
+        _uploads_seen(task=task, user=user)
+        .filter(pk=pk)
         .select_related("task", "created_by", "version")
         .first()
     )
 
 
-def task_version_uploads_recent(*, task: Task, limit: int = 10) -> list[TaskVersionUpload]:
+def _uploads_seen(*, task: Task, user: User | None):
+    """The task's uploads ``user`` may know of: a bundle staged for a phase is the
+    organizers' (``datasets.phase_versions``); ``None``: the console's (organizers)."""
+    uploads = TaskVersionUpload.objects.filter(task=task)
+    if user is not None and not is_organizer(user=user):
+        uploads = uploads.filter(phase__isnull=True)
+    return uploads
+
+
+def task_version_uploads_recent(
+    *, task: Task, limit: int = 10, user: User | None = None
+) -> list[TaskVersionUpload]:
     """The task's newest uploads (what its data page lists, with their statuses)."""
     return list(
-        TaskVersionUpload.objects.filter(task=task)
+        _uploads_seen(task=task, user=user)
         .select_related("created_by", "version")
         .order_by("-created_at", "-pk")[:limit]
     )
@@ -297,7 +333,7 @@ def task_version_check(*, upload_pk: int, delivery_id: str | None = None) -> str
         token=token,
         delivery_id=delivery_id,
         exhausted=lambda job, now: _failed_fields(job),
-        select_related=("task", "task__owner_team", "team", "created_by"),
+        select_related=("task", "task__owner_team", "team", "created_by", "phase__challenge"),
     )
     if upload is None:
         return "skipped"
@@ -320,6 +356,7 @@ def task_version_check(*, upload_pk: int, delivery_id: str | None = None) -> str
                 team=upload.team,
                 counted_bytes=upload.bundle_size,
                 within=lambda version, warnings: _accept(upload, token, version, warnings),
+                phase=upload.phase,
             )
     except TaskReplaceError as exc:
         return _end(upload, token, VersionUploadStatus.REFUSED, problems=exc.problems)

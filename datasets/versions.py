@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 
 from datasets.core.version_diff import rows_changed
 from datasets.models import Task, TaskVersion
+from datasets.phase_versions import versions_shown
 from datasets.selectors import PUBLIC_FILES
 
 logger = logging.getLogger(__name__)
@@ -38,9 +39,10 @@ class StoredFile:
     name: str
 
 
-def task_versions(*, task: Task) -> QuerySet[TaskVersion]:
-    """The versions of ``task``, newest first."""
-    return TaskVersion.objects.filter(task=task).select_related("task", "created_by")
+def task_versions(*, task: Task, user: Any) -> QuerySet[TaskVersion]:
+    """The versions of ``task`` ``user`` may know of, newest first: a phase's own version
+    staged ahead of its start is the organizers' alone (``datasets.phase_versions``)."""
+    return versions_shown(task=task, user=user).select_related("task")
 
 
 def task_version_get(*, task: Task, number: int) -> TaskVersion | None:
@@ -96,8 +98,15 @@ def version_changes(*, version: TaskVersion) -> dict[str, dict[str, int]] | None
     version cannot be read (logged; tried again next time)."""
     if version.changes is not None:
         return version.changes
-    previous = TaskVersion.objects.filter(task_id=version.task_id, number=version.number - 1)
-    before = previous.first()
+    # The version before in the same line (a phase's own versions, or the ordinary ones; a
+    # phase's first against the ordinary data): an ordinary version never counts against
+    # a staged one (its rows would show) (datasets.phase_versions).
+    earlier = TaskVersion.objects.filter(
+        task_id=version.task_id, number__lt=version.number
+    ).order_by("-number")
+    before = earlier.filter(phase_id=version.phase_id).first()
+    if before is None and version.phase_id is not None:
+        before = earlier.filter(phase__isnull=True).first()
     if before is None or before.pruned_at or version.pruned_at:
         return None  # a pruned version's files are gone (datasets.services.task_versions_prune)
     try:

@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from challenges import hooks
 from common import board_modes
 from datasets.models import Task
+from datasets.phase_versions import task_for_phase
 from datasets.selectors import task_get
 from jobs import lifecycle
 from kinds import kind_get, metric_info
@@ -567,7 +568,8 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
     entries = list(LeaderboardEntry.objects.filter(task=task).select_related("submission"))
     if not entries:
         return
-    solution = solution_for_task(task)
+    # the board's phase's data (its entries are of one phase: datasets.phase_versions)
+    solution = solution_for_task(task_for_phase(task=task, phase_id=entries[0].submission.phase_id))
     y = np.asarray(solution.y)
     public = np.asarray(solution.is_public, dtype=bool)
     updates = []

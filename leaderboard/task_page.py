@@ -50,14 +50,14 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "can_manage": task_manageable(task=task, user=request.user),
             "version": task_version_current(task=task),
             "croissant_url": reverse("api-task-croissant", kwargs={"slug": task.slug}),
-            "versions": _versions(task),
+            "versions": _versions(task, request.user),
             "champion": champion_panel(task=task, user=request.user),
             "thread_count": thread_count_for_task(task_id=task.pk),
         },
     )
 
 
-def _versions(task) -> list[dict]:
+def _versions(task, user) -> list[dict]:
     """The task's data versions, newest first, with what changed and their Croissant."""
     path = reverse("api-task-croissant", kwargs={"slug": task.slug})
     return [
@@ -71,5 +71,5 @@ def _versions(task) -> list[dict]:
             "croissant_url": f"{path}?version={v.number}",
             "current": v.number == task.data_version,
         }
-        for v in task_versions(task=task)
+        for v in task_versions(task=task, user=user)
     ]

@@ -229,10 +229,11 @@ def board_refreshed(*, task_id: int) -> None:
         )
 
 
-def task_data_changed(*, task_id: int) -> bool:
+def task_data_changed(*, task_id: int, phase_id: int | None = None) -> bool:
     """Once per task and data version: tell the challenge's participants (mail, and the
     ``task_data`` webhook event) that the task has new data and every submission is being
-    re-scored, with the reason the organizer or data owner gave."""
+    re-scored, with the reason the organizer or data owner gave; a phase's own data
+    (``phase_id``): that phase's entries only (``datasets.phase_versions``)."""
     task = Task.objects.select_related("track__challenge").filter(pk=task_id).first()
     if task is None:
         return False
@@ -248,6 +249,9 @@ def task_data_changed(*, task_id: int) -> bool:
         ) or ""
         url = site_url(f"/tasks/{task.slug}/")
         why = f"\n\nWhy: {note}" if note else ""
+        which = "Every submission of the task is"
+        if phase_id is not None:
+            which = "The submissions of this phase are (earlier phases' keep their scores)"
         participants_told(
             challenge=challenge,
             topic=Topic.TASK_DATA,
@@ -255,7 +259,7 @@ def task_data_changed(*, task_id: int) -> bool:
             body=(
                 f"The data of {task.title} was updated to version {version}: "
                 f"{task.train_rows:,} train and {task.test_rows:,} test rows.{why}\n\n"
-                "Every submission of the task is being scored again on the new data, so its "
+                f"{which} being scored on the new data, so their "
                 "scores and ranks may change; a submission whose ids no longer match the new "
                 f"test file fails with the reason. Download the new files from\n{url}"
             ),

@@ -48,7 +48,7 @@ def on_submission_finished(event: hooks.SubmissionFinished) -> None:
 def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
     from . import events
 
-    events.task_data_changed(task_id=event.task_id)
+    events.task_data_changed(task_id=event.task_id, phase_id=event.phase_id)
 
 
 def on_champion_changed(event: hooks.ChampionChanged) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from datasets.phase_versions import task_for_phase
 from scoring.core import Aligned, Solution, load_predictions
 from scoring.core.digest import flips_digest, own_digest
 from scoring.core.opis import UtilityCurves
@@ -47,7 +48,7 @@ def digest_key(
     *, submission: Submission, predictions: str | None = None, reference: Submission | None = None
 ) -> str:
     """The hash of a digest's inputs (see the module docstring)."""
-    task = submission.task
+    task = task_for_phase(task=submission.task, phase_id=submission.phase_id)
     parts = [
         DIGEST_VERSION,
         task.solution.name,
@@ -132,7 +133,9 @@ def _stored_or_computed(
     if found is not None:
         return found.data
     try:
-        solution = solution_for_task(submission.task)
+        solution = solution_for_task(
+            task_for_phase(task=submission.task, phase_id=submission.phase_id)
+        )
     except (OSError, ValueError, KeyError) as exc:
         raise DigestUnavailable("solution") from exc
     data = compute(solution)

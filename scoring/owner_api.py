@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenges.api.errors import error_responses, refusal_parts
+from challenges.models import Phase
 from challenges.split_access import private_visible
 from datasets.formats import croissant_url
 from datasets.models import Task, TaskVersion, TaskVersionUpload
@@ -132,6 +133,15 @@ class TaskVersionPublicSerializer(serializers.Serializer):
     croissant = serializers.SerializerMethodField(
         help_text="This version's Croissant 1.1 description (its files, when you may download)"
     )
+    phase = serializers.SerializerMethodField(
+        help_text="The phase whose own test set this version is (its entries alone are scored "
+        "on it; listed to participants from that phase's start); null: the data of every "
+        "phase without its own"
+    )
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_phase(self, version: TaskVersion) -> str | None:
+        return version.phase.slug if version.phase_id else None
 
     def get_current(self, version: TaskVersion) -> bool:
         return version.number == version.task.data_version
@@ -203,6 +213,13 @@ class TaskVersionUploadSerializer(serializers.Serializer):
     version = serializers.SerializerMethodField(
         help_text="The data version it became (accepted), else null"
     )
+    phase = serializers.SerializerMethodField(
+        help_text="The phase it is staged for (released at its start), else null"
+    )
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_phase(self, upload: TaskVersionUpload) -> str | None:
+        return upload.phase.slug if upload.phase_id else None
     message = serializers.SerializerMethodField(help_text="Where it stands, in words")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -273,6 +290,15 @@ class TaskVersionListApi(APIView):
             help_text="Required (a missing one is refused with `bundle_invalid`): kept in "
             "the audit log; every team is re-scored",
         )
+        phase = serializers.SlugField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Organizers: stage the bundle as this phase's own test set (a phase of "
+            "the challenge that has not started): kept from participants (403 "
+            "`phase_not_started`) and re-scoring nothing until the phase starts, then that "
+            "phase's entries alone are scored on it; refused `invalid_phase` otherwise",
+        )
 
     @extend_schema(
         operation_id="task_version_list",
@@ -285,7 +311,7 @@ class TaskVersionListApi(APIView):
         task = task_get_or_404(slug=slug)
         manages = task_manage_refusal(task=task, user=request.user) is None
         serializer = TaskVersionOutputSerializer if manages else TaskVersionPublicSerializer
-        versions = task_versions(task=task)
+        versions = task_versions(task=task, user=request.user)
         return Response(serializer(versions, many=True, context={"request": request}).data)
 
     @extend_schema(
@@ -294,7 +320,9 @@ class TaskVersionListApi(APIView):
         responses={
             202: TaskVersionUploadSerializer,
             400: OpenApiResponse(
-                BundleRefusedSerializer, "the reason or the form was refused (nothing stored)"
+                BundleRefusedSerializer,
+                "the reason or the form was refused, or `invalid_phase`: no such phase, or it "
+                "has started (nothing stored)",
             ),
             413: OpenApiResponse(
                 BundleRefusedSerializer, "over the size cap, or the team's storage quota"
@@ -305,7 +333,9 @@ class TaskVersionListApi(APIView):
             503: OpenApiResponse(
                 BundleRefusedSerializer, "the bundle could not be stored now (try again)"
             ),
-            **error_responses({403: "not an owner of this task"}),
+            **error_responses(
+                {403: "not an owner of this task, or a phase's data staged by a non-organizer"}
+            ),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -328,11 +358,21 @@ class TaskVersionListApi(APIView):
                 user=request.user,
                 file=serializer.validated_data["file"],
                 reason=serializer.validated_data["reason"],
+                phase=_phase_asked(task, serializer.validated_data["phase"]),
             )
         except VersionUploadRefused as exc:
             return _upload_refused(exc)
         data = TaskVersionUploadSerializer(upload, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+def _phase_asked(task: Task, slug: str) -> Phase | None:
+    if not slug:
+        return None
+    phase = Phase.objects.filter(challenge_id=task.track.challenge_id, slug=slug).first()
+    if phase is None:
+        raise VersionUploadRefused("invalid_phase", f"The challenge has no phase '{slug}'.")
+    return phase
 
 
 class TaskVersionUploadApi(APIView):
@@ -350,7 +390,7 @@ class TaskVersionUploadApi(APIView):
     )
     def get(self, request: Request, slug: str, pk: int) -> Response:
         task = managed_task_or_refuse(request, slug)
-        upload = task_version_upload_get(task=task, pk=pk)
+        upload = task_version_upload_get(task=task, pk=pk, user=request.user)
         if upload is None:
             raise Http404("There is no such upload of this task.")
         return Response(TaskVersionUploadSerializer(upload, context={"request": request}).data)

@@ -31,6 +31,7 @@ from datasets.version_uploads import (
     task_version_uploads_recent,
     version_upload_message,
 )
+from datasets.versions import task_versions
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.owner_sections import owner_section, owner_sections
 from scoring.reference_selectors import (
@@ -114,8 +115,8 @@ def _manage_page(
             else reference_build_latest(task=task),
             "reference_limit": settings.REFERENCE_UPLOADS_PER_DAY,
             "reference_uploads_today": reference_uploads_today(task=task),
-            "versions": task.versions.select_related("created_by")[:10],
-            "uploads": task_version_uploads_recent(task=task, limit=5),
+            "versions": task_versions(task=task, user=request.user)[:10],
+            "uploads": task_version_uploads_recent(task=task, limit=5, user=request.user),
             "replace_form": TaskReplaceForm(),
             "max_bytes": settings.BUNDLE_MAX_BYTES,
             "reference_error": str(refused) if refused is not None else "",
@@ -185,8 +186,8 @@ def _render_replace(
             "task": task,
             "form": form,
             "problems": problems,
-            "versions": task.versions.select_related("created_by")[:10],
-            "uploads": task_version_uploads_recent(task=task),
+            "versions": task_versions(task=task, user=request.user)[:10],
+            "uploads": task_version_uploads_recent(task=task, user=request.user),
             "max_bytes": settings.BUNDLE_MAX_BYTES,
         },
         status=refused.http_status if refused is not None and refused.http_status != 400 else 200,
@@ -203,7 +204,7 @@ def task_data_upload(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """One uploaded data version and where its check stands (the page polls its status and
     shows the result: the version it became, or every problem)."""
     task = _managed_task(request, slug)
-    upload = task_version_upload_get(task=task, pk=pk)
+    upload = task_version_upload_get(task=task, pk=pk, user=request.user)
     if upload is None:
         raise Http404("no such upload")
     pending = upload.status in PENDING

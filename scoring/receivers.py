@@ -19,7 +19,7 @@ def rescore_on_new_data(event: hooks.TaskDataChanged) -> None:
     refreshed."""
     from .services import task_data
 
-    task_data.task_data_changed(task_id=event.task_id)
+    task_data.task_data_changed(task_id=event.task_id, phase_id=event.phase_id)
 
 
 def build_trivial_on_arrival(event: hooks.TaskAdded) -> None:

@@ -82,7 +82,7 @@ from algorithms.services.output import (
 from algorithms.services.profiles import RunProfile, profile_named, profile_of, served_with
 from algorithms.services.staged import Staged
 from algorithms.services.staging import staging_folder_create, staging_sweep
-from algorithms.services.taskfolder import task_folder_write
+from algorithms.services.taskfolder import run_task, task_folder_write
 from algorithms.services.watch import RunCancelled, RunWatch
 from common.files import delete_file_quietly, local_path
 from common.finite import json_finite
@@ -219,8 +219,8 @@ def clean_stage(
     *, run: AlgorithmRun, folder: Path, on_chunk: Callable[[], None] | None
 ) -> Staged:
     """The ``/task`` of a clean run: the task as a participant downloads it, checked against
-    the task's solution."""
-    task = run.task
+    the task's solution (of the data version of the run's phase: ``run_task``)."""
+    task = run_task(run=run)
     return Staged(
         folder=task_folder_write(task=task, folder=folder, on_chunk=on_chunk),
         test_rows=task.test_rows,

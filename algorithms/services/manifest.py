@@ -34,7 +34,7 @@ from algorithms.models import (
     AlgorithmRun,
     AlgorithmRunStatus,
 )
-from algorithms.services.taskfolder import test_row_group_rows
+from algorithms.services.taskfolder import run_task, test_row_group_rows
 from datasets.models import Task
 
 CHUNK = 1024 * 1024
@@ -116,8 +116,8 @@ def manifest_inputs(*, run: AlgorithmRun, task_dir: Path) -> dict[str, Any]:
     inputs = {
         "archive_sha256": run.version.archive_sha256,
         "runtime_lock_sha256": runtime_lock_sha256(),
-        "task_data_version": run.task.data_version,
-        "task_data_sha256": task_data_sha256(task=run.task, folder=task_dir),
+        "task_data_version": run_task(run=run).data_version,
+        "task_data_sha256": task_data_sha256(task=run_task(run=run), folder=task_dir),
         "seed": run.seed,
     }
     meta_path = task_dir / TASK_JSON

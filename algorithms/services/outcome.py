@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.manifest import reproduction_placement
+from algorithms.services.taskfolder import run_task
 from challenges import hooks
 from challenges.rules import RulesNotAccepted
 from challenges.stored_files import StagedFile
@@ -132,7 +133,7 @@ def team_scored(*, ending: Ending, predictions: Path) -> Scored | None:
         return None
     started = time.monotonic()
     try:
-        solution = solution_for_task(ending.run.task)
+        solution = solution_for_task(run_task(run=ending.run))
         result, data = scored_in_worker(ending=ending, predictions=predictions, solution=solution)
     except (HandedInvalid, SoftTimeLimitExceeded):
         raise
@@ -230,7 +231,7 @@ def score_for_transfer(*, ending: Ending, predictions: Path) -> str:
     run, token = ending.run, ending.token
     try:
         result, data = scored_in_worker(
-            ending=ending, predictions=predictions, solution=solution_for_task(run.task)
+            ending=ending, predictions=predictions, solution=solution_for_task(run_task(run=run))
         )
     except SubmissionInvalid as exc:
         return fail_run(
@@ -265,7 +266,7 @@ def compare_with_original(*, ending: Ending, predictions: Path) -> str:
         )
     try:
         result, _ = scored_in_worker(
-            ending=ending, predictions=predictions, solution=solution_for_task(run.task)
+            ending=ending, predictions=predictions, solution=solution_for_task(run_task(run=run))
         )
     except SubmissionInvalid as exc:
         return fail_run(

@@ -29,6 +29,7 @@ import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pyarrow.parquet as pq
 from django.conf import settings
@@ -36,6 +37,7 @@ from django.db.models.fields.files import FieldFile
 
 from common.files import local_path
 from datasets.models import Task
+from datasets.phase_versions import task_for_phase
 from datasets.selectors import task_public_meta
 
 COPY_CHUNK = 1024 * 1024
@@ -50,6 +52,13 @@ PUBLIC_TASK_FIELDS = (
     "train_rows",
     "test_rows",
 )
+
+
+def run_task(*, run: Any) -> Task:
+    """The task as ``run`` sees it: the data version of the phase it was queued in
+    (``datasets.phase_versions``, the one rule of which data a phase reads): its ``/task``,
+    its manifest and the solution its predictions are scored on."""
+    return task_for_phase(task=run.task, phase_id=run.phase_id)
 
 
 def task_folder_write(

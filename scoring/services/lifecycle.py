@@ -33,6 +33,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from challenges import hooks
 from common.files import delete_file_quietly, local_path
 from common.wording import first_line
+from datasets.phase_versions import task_for_phase
 from jobs import lifecycle
 from scoring.core import (
     ScoreResult,
@@ -93,7 +94,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     task = submission.task
     try:
         try:
-            solution = solution_for_task(task)
+            solution = solution_for_task(task_for_phase(task=task, phase_id=submission.phase_id))
         except SoftTimeLimitExceeded:
             raise
         except Exception as exc:

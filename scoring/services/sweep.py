@@ -106,10 +106,22 @@ def task_rescore(*, task: Task, actor: Any = None, reason: str = "") -> int:
     return count
 
 
-def task_submissions_requeue(*, task_id: int) -> int:
+def task_submissions_requeue(
+    *,
+    task_id: int,
+    only_phases: set[int] | None = None,
+    except_phases: set[int] | frozenset[int] = frozenset(),
+) -> int:
     """Put every submission of the task back in the queue (no audit: the caller records
-    why, e.g. ``task.rescore`` or ``task.replace``); returns how many."""
-    return _rescore(Submission.objects.filter(task_id=task_id), task_ids={task_id})
+    why, e.g. ``task.rescore`` or ``task.replace``); returns how many. ``only_phases``/
+    ``except_phases``: the entries of those phases only / not (a phase's own data version,
+    ``datasets.phase_versions``)."""
+    submissions = Submission.objects.filter(task_id=task_id)
+    if only_phases is not None:
+        submissions = submissions.filter(phase_id__in=only_phases)
+    if except_phases:
+        submissions = submissions.exclude(phase_id__in=except_phases)
+    return _rescore(submissions, task_ids={task_id})
 
 
 def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from challenges.stored_files import StoredFile, delete_on_commit, field_files
 from datasets.models import Task
+from datasets.phase_versions import requeue_phase_ids
 from scoring.core import SubmissionInvalid
 from scoring.models import Reference, ReferenceSource
 from scoring.services.references import reference_score_into, reference_trivial_ensure
@@ -27,11 +28,13 @@ from scoring.services.sweep import task_submissions_requeue
 logger = logging.getLogger(__name__)
 
 
-def task_data_changed(*, task_id: int) -> None:
-    """A task got a new data version (``scoring.receivers``): re-queue its submissions and
-    refresh its references."""
+def task_data_changed(*, task_id: int, phase_id: int | None = None) -> None:
+    """A task got a new data version (``scoring.receivers``): re-queue the submissions that
+    read it (a phase's own version: that phase's only; an ordinary one: all but those of
+    phases with their own, ``datasets.phase_versions``) and refresh its references."""
     task = Task.objects.select_related("track__challenge").get(pk=task_id)
-    count = task_submissions_requeue(task_id=task.pk)
+    only, excluded = requeue_phase_ids(task=task, phase_id=phase_id)
+    count = task_submissions_requeue(task_id=task.pk, only_phases=only, except_phases=excluded)
     logger.info("task %s v%s: %s submissions re-queued", task.slug, task.data_version, count)
     task_references_refresh(task=task)
 

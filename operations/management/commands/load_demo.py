@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from algorithms.models import ACTIVE, BaselineRun
 from algorithms.services.baseline import baselines_queue_for_challenge
-from challenges.models import Challenge, Team, Track
+from challenges.models import Challenge, Phase, Team, Track
 from challenges.phases import phase_create, phase_update
 from common import board_modes
 from datasets import demo as demo_tasks
@@ -31,6 +31,13 @@ from datasets.models import Task, default_public_board
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get, kind_names
 from operations.demo_budget import demo_budget_apply
+from operations.demo_final import (
+    bundle_split,
+    demo_final_phase,
+    has_final_version,
+    stage_final,
+    stages_held_back,
+)
 from operations.demo_threads import demo_threads_ensure
 
 logger = logging.getLogger(__name__)
@@ -116,9 +123,10 @@ def challenge_description() -> str:
 PHASES_NOTE = """
 **Two phases.** The challenge runs in a **development phase** (two thirds of its time),
 where your entries are scored and ranked as you send them, then a **blind final phase**,
-where they are scored on the test rows held back from the public board but you see nothing
-of their scores until the organizers reveal the results; the final phase's entries make
-the standings. Your team's page and `chal phases demo` show what is open now.
+where they are scored on test rows the development phase never saw (released when the
+final phase starts) but you see nothing of their scores until the organizers reveal the
+results; the final phase's entries make the standings. Your team's page and
+`chal phases demo` show what is open now.
 """
 
 
@@ -176,8 +184,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         challenge, tracks = self._challenge_and_tracks()
         cache_dir = opts["cache_dir"] or Path(settings.DATA_DIR) / "cache"
+        final = demo_final_phase(challenge=challenge)
         lines = [
-            self._import_demo(demo, tracks, cache_dir=cache_dir)
+            self._import_demo(demo, tracks, cache_dir=cache_dir, final=final)
             for demo in self._demo_tasks(opts["only"])
         ]
         self.stdout.write(f"Demo challenge '{challenge.slug}': {challenge.title}")
@@ -242,11 +251,23 @@ class Command(BaseCommand):
             self.stderr.write(f"no demo task '{slug}'")
         return [demo for demo in available if demo.slug in only]
 
-    def _import_demo(self, demo, tracks: dict[str, Track | None], *, cache_dir: Path) -> str:
-        """Build and import one demo task unless it exists; return its summary line."""
+    def _import_demo(
+        self,
+        demo,
+        tracks: dict[str, Track | None],
+        *,
+        cache_dir: Path,
+        final: Phase | None = None,
+    ) -> str:
+        """Build and import one demo task unless it exists, its held-back test rows staged
+        for the final phase (``operations.demo_final``); return its summary line."""
+        hold = final is not None and stages_held_back(kind=demo.task_kind)
         existing = Task.objects.filter(slug=demo.slug).first()
         if existing is not None:
-            return f"{demo.slug:<16} exists, skipped ({existing.train_rows:,} train rows)"
+            line = f"{demo.slug:<16} exists, skipped ({existing.train_rows:,} train rows)"
+            if hold and not has_final_version(task=existing, phase=final):
+                line += self._stage_existing(demo, existing, final, cache_dir=cache_dir)
+            return line
         if tracks.get(demo.track_slug) is None:
             return f"{demo.slug:<16} skipped: no usable track '{demo.track_slug}'"
         started = time.monotonic()
@@ -256,9 +277,16 @@ class Command(BaseCommand):
         try:
             with tempfile.TemporaryDirectory(prefix=f"demo-{demo.slug}-", dir=staging) as tmp:
                 bundle = demo.builder(Path(tmp) / demo.slug, seed=0, cache_dir=cache_dir)
+                held = 0
+                if hold:
+                    held = bundle_split(
+                        bundle=bundle, final_dir=Path(tmp) / "final", drop_from_bundle=True
+                    )
                 task = task_import(
                     source=bundle, challenge_slug=CHALLENGE_SLUG, track_slug=demo.track_slug
                 )
+                if held and not self._staged(task, final, Path(tmp) / "final"):
+                    held = 0
         except DemoSourceUnavailable as exc:
             self.stderr.write(f"{demo.slug}: source unavailable, skipped: {exc}")
             return f"{demo.slug:<16} UNAVAILABLE: {exc}"
@@ -278,10 +306,37 @@ class Command(BaseCommand):
             if kind_get(task.kind).has_classes
             else f"label: {kind_get(task.kind).label_meaning}"
         )
+        staged = f"; {held:,} held back for the final phase" if held else ""
         return (
             f"{task.slug:<16} imported: {task.kind}, {task.train_rows:,} train /"
-            f" {task.test_rows:,} test rows, {labels} ({seconds:.1f} s)"
+            f" {task.test_rows:,} test rows, {labels}{staged} ({seconds:.1f} s)"
         )
+
+    def _staged(self, task: Task, final: Phase | None, final_dir: Path) -> bool:
+        try:
+            stage_final(task=task, phase=final, final_dir=final_dir)
+        except Exception:  # the development phase works without it; the next run tries again
+            logger.exception("staging the final phase's rows of %s failed", task.slug)
+            self.stderr.write(f"{task.slug}: the final phase's held-back rows were not staged")
+            return False
+        return True
+
+    def _stage_existing(self, demo, task: Task, final: Phase, *, cache_dir: Path) -> str:
+        """A demo task imported before the final phase had its own data: its bundle built
+        again (the same rows), the held-back rows staged for the final phase."""
+        staging = Path(settings.DATA_DIR) / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"demo-{demo.slug}-", dir=staging) as tmp:
+                bundle = demo.builder(Path(tmp) / demo.slug, seed=0, cache_dir=cache_dir)
+                held = bundle_split(
+                    bundle=bundle, final_dir=Path(tmp) / "final", drop_from_bundle=False
+                )
+                stage_final(task=task, phase=final, final_dir=Path(tmp) / "final")
+        except Exception as exc:  # the development phase works without it
+            logger.exception("staging the final phase's rows of %s failed", demo.slug)
+            return f"; the final phase's rows not staged: {type(exc).__name__}: {exc}"
+        return f"; {held:,} test rows staged for the final phase"
 
     def _queue_baselines(self, challenge: Challenge) -> None:
         # Queues the AutoGluon baseline of every task of the challenge that has none yet;
