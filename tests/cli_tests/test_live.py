@@ -293,7 +293,9 @@ def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):
         ["—", "AutoGluon", "0.7000", "0.7000", "—", "—", "—", "baseline"],
         ["2", "Blue", "0.6000", "0.6000", "0.000", "—", "—"],
     ]
-    assert lines[-1].startswith("No rank intervals or groups: ")
+    assert lines[-2].startswith("No rank intervals or groups: ")
+    # Nor the simultaneous rank sets and tiers (issue 65), with their own reason.
+    assert lines[-1].startswith("No joint rank sets or tiers: 1 ranked tasks")
 
     hidden = chal("leaderboard", world.birds.slug, "--split", "private", "--server", world.url)
     assert (hidden.code, hidden.err) == (

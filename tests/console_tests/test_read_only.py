@@ -53,6 +53,9 @@ PERMISSIONS = {
     "notifications.Webhook": (True, True, True),
     "notifications.WebhookDelivery": (False, False, False),
     "notifications.MailDelivery": (False, False, False),  # jobs: written by the lifecycle
+    # Threads and posts are moderated on the site (hide, lock, pin: audited), never edited here.
+    "discussion.Thread": (False, False, False),
+    "discussion.Post": (False, False, False),
 }
 
 

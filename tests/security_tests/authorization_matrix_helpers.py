@@ -237,5 +237,3 @@ def fill(case: Case, world: World) -> str:
         if token in path:
             path = path.replace(token, str(pick(world)))
     return path.format(**params)
-
-

@@ -93,6 +93,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "knox.authtoken": lambda w: AuthToken.objects.filter(user=w.users["a"]).first().pk,
     "challenge_platform.challenge": lambda w: w.challenge.pk,
     "challenge_platform.track": lambda w: w.task.track.pk,
+    "challenge_platform.phase": lambda w: w.challenge.phases.order_by("start", "pk").first().pk,
     "challenge_platform.team": lambda w: w.team_b.pk,
     "challenge_platform.workerheartbeat": lambda w: w.heartbeat.pk,
     "challenge_platform.rulesacceptance": lambda w: (
@@ -240,6 +241,7 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "challenge_platform.rulesacceptance add": "403",  # only participants accept rules
     # Frozen standings are immutable; write-ups are the teams'; deliveries are a log.
     "standings.finalstandings add": "403",
+    "challenge_platform.phase delete": "403",  # a phase holds its entries: change its dates
     "standings.finalstandings delete": "403",
     "standings.methodwriteup add": "403",
     "notifications.webhookdelivery add": "403",

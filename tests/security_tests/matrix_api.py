@@ -38,6 +38,26 @@ API: list[Case] = [
         lambda w: {"code": w.team_a.invite_code},
         owner="409",
     ),
+    # Issue 62: the phases, public to read; organizers add and change them (with a reason)
+    Case("api/v1/challenges/<slug:slug>/phases/", "/api/v1/challenges/{challenge}/phases/", ALL_OK),
+    Case(
+        "api/v1/challenges/<slug:slug>/phases/",
+        "/api/v1/challenges/{challenge}/phases/",
+        ("401", "403", "403", "400"),  # the organizer's empty body: a reason is required
+        "POST",
+    ),
+    Case(
+        "api/v1/phases/<int:pk>/",
+        "/api/v1/phases/{obj:challenge_platform.phase}/",
+        ("401", "403", "403", OK),
+        "PATCH",
+        lambda w: {"title": "Matrix phase", "reason": "the authorization matrix"},
+    ),
+    Case(
+        "api/v1/phases/<int:pk>/",
+        "/api/v1/phases/{obj:challenge_platform.phase}/",
+        ("401", "403", "403", "405"),
+    ),
     Case("api/v1/tasks/", "/api/v1/tasks/", ALL_OK),
     Case("api/v1/tasks/<slug:slug>/", "/api/v1/tasks/{task}/", ALL_OK),
     Case(

@@ -20,6 +20,7 @@ the reveal, and the other team's notes and files.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,9 +51,6 @@ from .authorization_matrix_helpers import MATRIX, fill
 pytestmark = pytest.mark.django_db
 
 
-
-
-
 # --- the URL conf ------------------------------------------------------------------------
 
 
@@ -69,8 +67,6 @@ def walk(resolver: URLResolver, prefix: str = "") -> Iterator[str]:
         else:
             assert isinstance(pattern, URLPattern)
             yield route
-
-
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -96,8 +92,13 @@ def request(client: Client, world: World, case: Case, role: str) -> Result:
         data = case.data(world) if case.data else None
         if case.method == "GET":
             response = client.get(path, **headers)
-        else:
+        elif case.method == "POST":
             response = client.post(path, data or {}, **headers)
+        else:  # PATCH and the like: the API's JSON body
+            body = json.dumps(data or {})
+            response = client.generic(
+                case.method, path, body, content_type="application/json", **headers
+            )
         body = read_body(response)
         transaction.set_rollback(True)
     return Result(case, role, path, response.status_code, response.get("Location", ""), body)

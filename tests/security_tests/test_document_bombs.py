@@ -5,9 +5,10 @@ one worker process, real HTTP), each measured on that process's peak resident me
   strings; the web worker went from 593 MB to 4.1 GB) through the task-version upload
   ``POST /api/v1/tasks/<slug>/versions/``, and the same in an ``algorithm.yaml``: each a 400
   naming the refused anchor;
-- a method write-up of 100,000 ``[`` and an algorithm description of 20,000 ``[``
-  (quadratic in the former renderer: 60 s of CPU for 20,000 per view): stored with their
-  rendering when saved, then shown.
+- a method write-up of 29,000 ``[`` (the longest a save may hold is ``TEAM_TEXT_MAX_CHARS``,
+  30,000 by default; 100,000 is refused with 413 before any rendering) and an algorithm
+  description of 20,000 ``[`` (quadratic in the former renderer: 60 s of CPU for 20,000 per
+  view): stored with their rendering when saved, then shown.
 
 The web process grows by at most 50 MB for each. No view renders Markdown: the pages show
 the stored HTML, which ``tests/platform_tests/test_markdown_stored.py`` proves by counting
@@ -190,7 +191,9 @@ def test_markdown_bombs_are_stored_rendered_once_and_shown_within_50_mb(server, 
     session.get(f"{server.url}/algorithms/{warm.json()['id']}/", timeout=60)
 
     peak = Peak(server)
-    saved = save_writeup(server, owner, "[" * 100_000)
+    refused = save_writeup(server, owner, "[" * 100_000)
+    assert refused.status_code == 413, refused.text[:2000]
+    saved = save_writeup(server, owner, "[" * 29_000)
     assert saved.status_code == 302, saved.text[:2000]
     page = session.get(f"{server.url}/teams/{owner['team'].pk}/method/", timeout=60)
     assert page.status_code == 200 and "[" * 1000 in page.text
