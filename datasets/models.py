@@ -69,6 +69,31 @@ class PublicBoard(models.TextChoices):
     LADDER_STEP = board_modes.LADDER_STEP, board_modes.LABELS[board_modes.LADDER_STEP]
 
 
+# What a new bundle version redefines on its task (the console shows them read-only); the
+# title, the description and the owners stay as the organizers edited them.
+BUNDLE_FIELDS = (
+    "columns",
+    "classes",
+    "primary_metric",
+    "public_fraction",
+    "split_seed",
+    "train_rows",
+    "test_rows",
+    "card",
+    "opis",
+    "meta",
+)
+# A task's (and a version's) files.
+TASK_FILE_FIELDS = (
+    "train_csv",
+    "train_parquet",
+    "test_csv",
+    "test_parquet",
+    "images_zip",
+    "solution",
+)
+
+
 class Task(models.Model):
     track = models.ForeignKey(
         "challenge_platform.Track", on_delete=models.PROTECT, related_name="tasks"

@@ -36,27 +36,11 @@ from challenges.audit import audit_record
 from challenges.models import Phase
 from challenges.selectors import is_organizer
 from common.refusals import Refusal
-from datasets.models import Task, TaskVersion
+from datasets.models import BUNDLE_FIELDS, TASK_FILE_FIELDS, Task, TaskVersion
 
-# What a version's bundle sets on the task besides its files (datasets.services._replace).
-VERSION_FIELDS = (
-    "columns",
-    "classes",
-    "primary_metric",
-    "public_fraction",
-    "split_seed",
-    "train_rows",
-    "test_rows",
-    "opis",
-)
-FILE_FIELDS = (
-    "train_csv",
-    "train_parquet",
-    "test_csv",
-    "test_parquet",
-    "images_zip",
-    "solution",
-)
+# What a version's bundle sets on the task besides its files, its card and its meta.
+VERSION_FIELDS = tuple(name for name in BUNDLE_FIELDS if name not in ("card", "meta"))
+FILE_FIELDS = TASK_FILE_FIELDS
 
 
 class PhaseNotStarted(Refusal):

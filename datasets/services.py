@@ -409,22 +409,6 @@ def bundle_sha256(*, source: Path, stop: threading.Event | None = None) -> str:
     return digest.hexdigest()
 
 
-# What a new bundle version redefines (what the console shows read-only); the title, the
-# description and the owners stay as the organizers edited them.
-BUNDLE_FIELDS = (
-    "columns",
-    "classes",
-    "primary_metric",
-    "public_fraction",
-    "split_seed",
-    "train_rows",
-    "test_rows",
-    "card",
-    "opis",
-    "meta",
-)
-
-
 @dataclass(frozen=True)
 class TaskReplaced:
     """What ``task_bundle_replace`` did: the task (refreshed), its new version, and the old
