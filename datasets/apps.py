@@ -10,14 +10,13 @@ class DatasetsConfig(AppConfig):
     verbose_name = "Tasks and datasets"
 
     def ready(self) -> None:
+        from challenges import hooks
         from challenges.upload_budget import team_storage_register
+        from datasets import receivers
         from datasets.job_types import VERSION_CHECK
         from datasets.models import Task
 
         registry.register(VERSION_CHECK)
-        from challenges import hooks
-        from datasets import receivers
-
         # A phase's own test set becomes the task's data at the phase's start.
         hooks.subscribe(hooks.ChallengePhasesChanged, receivers.release_on_phase_start)
         when_app_made(_load_lost_decisions)

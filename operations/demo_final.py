@@ -30,6 +30,7 @@ from challenges.models import Challenge, Phase
 from datasets.models import Task, TaskVersion
 from datasets.phase_versions import phase_started
 from datasets.services import task_bundle_replace
+from kinds import kind_get
 
 HELD_BACK = 1 / 3  # the share of a demo task's test rows the final phase alone sees
 HELD_BACK_SEED = 62
@@ -46,8 +47,9 @@ def demo_final_phase(*, challenge: Challenge) -> Phase | None:
 
 
 def stages_held_back(*, kind: str) -> bool:
-    """Whether a demo task of ``kind`` gets a held-back final test set."""
-    return kind != "grouping"
+    """Whether a demo task of ``kind`` gets a held-back final test set: a kind whose split
+    draws rows (not entities, whose rows depend on each other)."""
+    return kind_get(kind).unit == "row"
 
 
 def held_back_ids(ids: list[str]) -> set[str]:

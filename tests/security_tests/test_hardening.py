@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.test import Client
 
 from challenges.models import Challenge, Team
@@ -148,15 +150,28 @@ def test_every_state_changing_web_form_refuses_a_post_without_the_csrf_token(wor
     assert world.team_a.memberships.filter(user=world.users["a"]).exists()
 
 
+def _send(client: Client, case: Case, world: World) -> HttpResponse:
+    """A write of the matrix as the client: POST as a form, PATCH as the API's JSON."""
+    data = case.data(world) if case.data else {}
+    if case.method == "POST":
+        return client.post(fill(case, world), data)
+    return client.generic(
+        case.method, fill(case, world), json.dumps(data), content_type="application/json"
+    )
+
+
 def test_session_authenticated_api_calls_need_the_csrf_token_and_token_calls_do_not(world):
-    posts = [c for c in API if c.method == "POST" and c.route != "api/v1/auth/token/"]
+    writes = [
+        c for c in API if c.method in ("POST", "PATCH") and c.route != "api/v1/auth/token/"
+    ]
     # teams, join, submissions, rules accept, baselines (2 tasks); algorithms, runs, cancel;
-    # reference upload and primary choice; a new data version (2 tasks); a release check
-    assert len(posts) == 14
+    # reference upload and primary choice; a new data version (2 tasks); a release check;
+    # a new phase and a phase's change
+    assert len(writes) == 16
     session = client_for(world, "org", enforce_csrf_checks=True)
     token = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {world.tokens['org']}")
-    for case in posts:
-        without = session.post(fill(case, world), case.data(world) if case.data else {})
+    for case in writes:
+        without = _send(session, case, world)
         assert without.status_code == 403, (case.path, without.status_code)
         if without.json().get("code") == "no_team":
             # The organizer is in no team: the upload is refused before CSRF reads the body.
@@ -164,10 +179,12 @@ def test_session_authenticated_api_calls_need_the_csrf_token_and_token_calls_do_
             continue
         assert "CSRF" in without.json()["detail"]
     assert not Team.objects.filter(name="Matrix API team", challenge=world.challenge).exists()
-    for case in posts:
-        with_token = token.post(fill(case, world), case.data(world) if case.data else {})
+    assert not world.challenge.phases.filter(title="Matrix phase").exists()
+    for case in writes:
+        with_token = _send(token, case, world)
         assert "CSRF" not in with_token.content.decode(), case.path
     assert Team.objects.filter(name="Matrix API team", challenge=world.challenge).exists()
+    assert world.challenge.phases.filter(title="Matrix phase").exists()
 
 
 # --- upload caps ------------------------------------------------------------------------
