@@ -1,4 +1,4 @@
-"""Many hosts (issue 15): ``scripts/multihost.sh --quick`` passes.
+"""Many hosts (issue 15): ``scripts/multihost.sh --quick --phases`` passes.
 
 The script runs every role of the docker/ deployment on its own simulated host (a network
 namespace with its own address and folder: PostgreSQL, Redis, an S3 server, HAProxy, two
@@ -38,7 +38,8 @@ def test_the_deployment_on_many_hosts_loses_and_doubles_nothing_under_faults():
         pytest.skip("scripts/multihost.sh needs " + ", ".join(absent))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     script = subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "multihost.sh"), "--quick"],
+        # --phases (issue 62): dev, then final, switched by an organizer's API edit mid-load.
+        ["bash", str(REPO / "scripts" / "multihost.sh"), "--quick", "--phases"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -58,6 +59,8 @@ def test_the_deployment_on_many_hosts_loses_and_doubles_nothing_under_faults():
     accepted = re.search(r"^submissions accepted: (\d+)$", out, re.M)
     assert accepted and int(accepted.group(1)) == 40, report
     assert re.search(r"^lost: 0 ", out, re.M), report
+    phases = r"^phases right: yes \(\d+ in dev before the switch, \d+ in final after it\)$"
+    assert re.search(phases, out, re.M), report
     assert re.search(r"^doubled: 0 ", out, re.M), report
     assert re.search(r"^boards right: yes ", out, re.M), report
     # The deployment runs the renders process: the boards the visitor reads were rendered
