@@ -17,7 +17,7 @@ from django.utils import timezone
 from algorithms.models import AlgorithmRun
 from algorithms.services.taskfolder import run_task, task_folder_write
 from challenges.models import AuditEvent, Phase
-from challenges.phases import phase_create, phase_transitions_announce, phase_update
+from challenges.phases import phase_transitions_announce, phase_update
 from common.split import split_public_private
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.phase_versions import phase_version, phase_versions_release_due, task_for_phase
@@ -35,6 +35,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
+from tests.support.phases import dev_then_final
 
 pytestmark = pytest.mark.django_db
 
@@ -59,33 +60,14 @@ def organizer(db):
 @pytest.fixture
 def phases(task, organizer):
     now = timezone.now()
-    dev = task.track.challenge.phases.get()
-    phase_update(
-        phase=dev,
-        actor=organizer,
-        values={
-            "slug": "dev",
-            "title": "Development",
-            "start": now - timedelta(days=3),
-            "end": now + timedelta(days=1),
-            "final": False,
-        },
-        reason="a development phase first",
-    )
-    final = phase_create(
+    return dev_then_final(
         challenge=task.track.challenge,
-        actor=organizer,
-        values={
-            "slug": "final",
-            "title": "Final",
-            "start": now + timedelta(days=2),
-            "end": now + timedelta(days=9),
-            "feedback": "blind",
-            "final": True,
-        },
-        reason="a blind final phase on fresh data",
+        organizer=organizer,
+        dev_start=now - timedelta(days=3),
+        dev_end=now + timedelta(days=1),
+        final_start=now + timedelta(days=2),
+        final_end=now + timedelta(days=9),
     )
-    return dev, final
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
-from challenges.phases import phase_create, phase_update
 from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
 from notifications.models import Webhook
@@ -22,6 +21,7 @@ from notifications.services import preferences_set
 from tests.leaderboard_tests.ladder_world import number_forms, random_label_task, upload
 from tests.platform_tests.factories import UserFactory
 from tests.scoring_tests.factories import ChallengeFactory, make_participant
+from tests.support.phases import dev_then_final
 
 PUBLIC_ROWS = 331
 
@@ -37,24 +37,12 @@ def blind_world(tmp_path: Path, redis_server, django_capture_on_commit_callbacks
         end=now + timedelta(days=20),
     )
     organizer = UserFactory(username="org", is_staff=True)
-    phase_update(
-        phase=challenge.phases.get(),
-        actor=organizer,
-        values={"slug": "dev", "title": "Development", "end": now - timedelta(days=1)},
-        reason="development first",
-    )
-    final = phase_create(
+    _dev, final = dev_then_final(
         challenge=challenge,
-        actor=organizer,
-        values={
-            "slug": "final",
-            "title": "Final",
-            "start": now - timedelta(hours=2),
-            "end": now + timedelta(days=20),
-            "feedback": "blind",
-            "final": True,
-        },
-        reason="the blind final phase",
+        organizer=organizer,
+        dev_end=now - timedelta(days=1),
+        final_start=now - timedelta(hours=2),
+        final_end=now + timedelta(days=20),
     )
     planted = random_label_task(
         tmp_path, challenge="blind-cup", slug="blindtask", rows=2 * PUBLIC_ROWS + 2,

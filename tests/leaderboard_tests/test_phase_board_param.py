@@ -21,6 +21,7 @@ from standings.services import challenge_end_now
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory
 from tests.scoring_tests.factories import api_client_for
+from tests.support.phases import dev_then_final
 
 pytestmark = pytest.mark.django_db
 
@@ -38,25 +39,12 @@ def world(redis_server):
     task = make_task(TrackFactory(challenge=challenge, slug="trk"), slug="phased-task")
     ann, bob = make_team(challenge, "ann-team"), make_team(challenge, "bob-team")
     organizer = UserFactory(username="org", is_staff=True)
-    dev = challenge.phases.get()
-    phase_update(
-        phase=dev,
-        actor=organizer,
-        values={"slug": "dev", "title": "Development", "end": now - timedelta(hours=1)},
-        reason="two phases",
-    )
-    final = phase_create(
+    dev, final = dev_then_final(
         challenge=challenge,
-        actor=organizer,
-        values={
-            "slug": "final",
-            "title": "Final",
-            "start": now - timedelta(minutes=30),
-            "end": now + timedelta(days=3),
-            "feedback": "blind",
-            "final": True,
-        },
-        reason="two phases",
+        organizer=organizer,
+        dev_end=now - timedelta(hours=1),
+        final_start=now - timedelta(minutes=30),
+        final_end=now + timedelta(days=3),
     )
     for team, score, phase in ((ann, 0.611, dev), (bob, 0.622, dev), (ann, 0.733, final)):
         _in(phase, scored(task, team, score, score - 0.01))

@@ -16,6 +16,7 @@ from scoring.models import Submission
 from scoring.services.upload import SubmissionRefused, submission_create
 from tests.platform_tests.factories import UserFactory
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
+from tests.support.phases import dev_then_final
 
 pytestmark = pytest.mark.django_db
 
@@ -34,33 +35,14 @@ def two_phases(challenge: Challenge, organizer, *, dev_open: bool = True) -> tup
     """``main`` becomes ``dev`` (open now, or ended an hour ago) and a blind ``final`` phase
     follows in two days."""
     now = timezone.now()
-    dev = challenge.phases.get()
-    phase_update(
-        phase=dev,
-        actor=organizer,
-        values={
-            "slug": "dev",
-            "title": "Development",
-            "start": now - timedelta(days=3),
-            "end": now + timedelta(days=1) if dev_open else now - timedelta(hours=1),
-            "final": False,
-        },
-        reason="a development phase first",
-    )
-    final = phase_create(
+    return dev_then_final(
         challenge=challenge,
-        actor=organizer,
-        values={
-            "slug": "final",
-            "title": "Final",
-            "start": now + timedelta(days=2),
-            "end": now + timedelta(days=9),
-            "feedback": "blind",
-            "final": True,
-        },
-        reason="a blind final phase on fresh data",
+        organizer=organizer,
+        dev_start=now - timedelta(days=3),
+        dev_end=now + timedelta(days=1) if dev_open else now - timedelta(hours=1),
+        final_start=now + timedelta(days=2),
+        final_end=now + timedelta(days=9),
     )
-    return dev, final
 
 
 def send(task, user):

@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from challenges.phases import phase_create, phase_update
 from scoring.models import Submission
 from scoring.services.finals import submission_final_set
 from scoring.services.upload import SubmissionRefused
 from standings.services import challenge_finish
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
+from tests.support.phases import dev_then_final
 
 pytestmark = pytest.mark.django_db
 
@@ -26,25 +26,12 @@ def world():
     now = timezone.now().replace(microsecond=0)
     challenge = ChallengeFactory(slug="two", start=now - timedelta(days=30), end=now)
     organizer = UserFactory(username="org", is_staff=True)
-    dev = challenge.phases.get()
-    phase_update(
-        phase=dev,
-        actor=organizer,
-        values={"slug": "dev", "end": now - timedelta(days=10), "final": False},
-        reason="development",
-    )
-    final = phase_create(
+    dev, final = dev_then_final(
         challenge=challenge,
-        actor=organizer,
-        values={
-            "slug": "final",
-            "title": "Final",
-            "start": now - timedelta(days=5),
-            "end": now + timedelta(days=1),
-            "feedback": "blind",
-            "final": True,
-        },
-        reason="final",
+        organizer=organizer,
+        dev_end=now - timedelta(days=10),
+        final_start=now - timedelta(days=5),
+        final_end=now + timedelta(days=1),
     )
     challenge.refresh_from_db()
     task = make_task(TrackFactory(challenge=challenge, slug="trk"), slug="two-task")
