@@ -8,6 +8,8 @@ rules (403 ``rules_not_accepted``, answered by the API's exception handler).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -21,6 +23,7 @@ from challenges.api.pagination import BoundedLimitOffsetPagination
 from challenges.models import Challenge
 
 from . import selectors, services
+from .models import Thread
 from .selectors import QUERY_MAX
 from .services import DiscussionRefused
 
@@ -367,6 +370,22 @@ class PostHideApi(APIView):
         return _post(post)
 
 
+def _thread_moderated(
+    request: Request, pk: int, serializer: type, change: Callable[..., Thread], flag: str
+) -> Response:
+    """An organizer's audited change of one of thread ``pk``'s flags (``locked``,
+    ``pinned``) by ``change``, with the body's reason; the thread as it is then."""
+    thread = selectors.thread_get(pk=pk)
+    data = _valid(serializer, request)
+    try:
+        thread = change(
+            thread=thread, user=request.user, reason=data["reason"], **{flag: data[flag]}
+        )
+    except DiscussionRefused as exc:
+        return _refused(exc)
+    return _thread(request, thread)
+
+
 class ThreadLockApi(APIView):
     """Organizers: lock a thread (new posts refused, 409 ``thread_locked``) or, with
     ``"locked": false``, open it again; audited."""
@@ -382,15 +401,7 @@ class ThreadLockApi(APIView):
         responses={200: ThreadSerializer, **error_responses(MODERATION)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        thread = selectors.thread_get(pk=pk)
-        data = _valid(self.InputSerializer, request)
-        try:
-            thread = services.thread_lock(
-                thread=thread, user=request.user, reason=data["reason"], locked=data["locked"]
-            )
-        except DiscussionRefused as exc:
-            return _refused(exc)
-        return _thread(request, thread)
+        return _thread_moderated(request, pk, self.InputSerializer, services.thread_lock, "locked")
 
 
 class ThreadPinApi(APIView):
@@ -408,15 +419,7 @@ class ThreadPinApi(APIView):
         responses={200: ThreadSerializer, **error_responses(MODERATION)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        thread = selectors.thread_get(pk=pk)
-        data = _valid(self.InputSerializer, request)
-        try:
-            thread = services.thread_pin(
-                thread=thread, user=request.user, reason=data["reason"], pinned=data["pinned"]
-            )
-        except DiscussionRefused as exc:
-            return _refused(exc)
-        return _thread(request, thread)
+        return _thread_moderated(request, pk, self.InputSerializer, services.thread_pin, "pinned")
 
 
 class ThreadFollowApi(APIView):
