@@ -68,8 +68,8 @@ from datasets.forms import too_big_message
 from datasets.job_types import VERSION_CHECK
 from datasets.models import Task, TaskVersion, TaskVersionUpload, VersionUploadStatus
 from datasets.phase_versions import phase_started
+from datasets.replace import TaskReplaceError, task_bundle_replace, version_summary
 from datasets.selectors import task_manage_refusal, task_owner_upload_team
-from datasets.services import TaskReplaceError, task_bundle_replace, version_summary
 from datasets.versions import version_changes
 from jobs import lifecycle
 from jobs.holders import when_holder_lost

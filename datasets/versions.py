@@ -108,7 +108,7 @@ def version_changes(*, version: TaskVersion) -> dict[str, dict[str, int]] | None
     if before is None and version.phase_id is not None:
         before = earlier.filter(phase__isnull=True).first()
     if before is None or before.pruned_at or version.pruned_at:
-        return None  # a pruned version's files are gone (datasets.services.task_versions_prune)
+        return None  # a pruned version's files are gone (datasets.replace.task_versions_prune)
     try:
         changes = {
             "train": rows_changed(

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from challenges.models import Challenge, Phase
 from datasets.models import Task, TaskVersion
 from datasets.phase_versions import phase_started
-from datasets.services import task_bundle_replace
+from datasets.replace import task_bundle_replace
 from kinds import kind_get
 
 HELD_BACK = 1 / 3  # the share of a demo task's test rows the final phase alone sees

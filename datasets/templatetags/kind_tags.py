@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from datasets.services import baseline_on_new_version as sentence
+from datasets.replace import baseline_on_new_version as sentence
 from kinds import kind_get
 
 register = template.Library()
@@ -20,5 +20,5 @@ def kind_template(kind: str, part: str) -> str:
 @register.simple_tag
 def baseline_on_new_version() -> str:
     """What becomes of the AutoGluon baseline on a new data version (one sentence, the one
-    ``datasets.services.baseline_on_new_version`` gives every entry point)."""
+    ``datasets.replace.baseline_on_new_version`` gives every entry point)."""
     return sentence()

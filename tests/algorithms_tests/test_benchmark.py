@@ -30,7 +30,7 @@ from algorithms.services.profiles import BENCHMARK, REPRODUCTION, TEAM, served_w
 from algorithms.services.runs import run_create
 from challenges.models import Challenge, Team
 from datasets.models import Task
-from datasets.services import task_bundle_replace
+from datasets.replace import task_bundle_replace
 from jobs.liveness import Liveness
 from leaderboard.models import LeaderboardEntry
 from leaderboard.transfer import transfer_matrix

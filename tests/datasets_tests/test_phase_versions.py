@@ -21,7 +21,7 @@ from challenges.phases import phase_transitions_announce, phase_update
 from common.split import split_public_private
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.phase_versions import phase_version, phase_versions_release_due, task_for_phase
-from datasets.services import TaskReplaceError, task_bundle_replace
+from datasets.replace import TaskReplaceError, task_bundle_replace
 from datasets.version_uploads import task_version_check
 from scoring.models import Submission
 from scoring.services.lifecycle import submission_score

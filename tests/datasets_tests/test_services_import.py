@@ -210,7 +210,7 @@ def test_the_standardized_files_are_moved_into_storage_not_copied(
     import hashlib
     import os
 
-    import datasets.services as services
+    import datasets.bundle_store as services
 
     staged: dict[str, int] = {}
     real = services.prepare_task

@@ -12,7 +12,7 @@ import pytest
 
 from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion
-from datasets.services import TaskReplaceError, task_bundle_replace
+from datasets.replace import TaskReplaceError, task_bundle_replace
 from tests.datasets_tests.bundles import (
     CLASSES,
     write_classification_bundle,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from datasets.models import Task, TaskVersion
-from datasets.services import task_bundle_replace
+from datasets.replace import task_bundle_replace
 from tests.datasets_tests.bundles import CLASSES, write_classification_bundle, zip_bundle
 from tests.datasets_tests.conftest import api_client_for
 from tests.datasets_tests.factories import UserFactory, imported_task

@@ -196,7 +196,7 @@ def test_an_unexpected_error_is_a_message_not_a_500(
     def broken(*args, **kwargs):
         raise RuntimeError("bug in the core")
 
-    monkeypatch.setattr("datasets.services.prepare_task", broken)
+    monkeypatch.setattr("datasets.bundle_store.prepare_task", broken)
     response = admin_client_.post(
         URL, {"challenge_slug": "cup", "track_slug": "kway", "bundle": upload(valid_zip(tmp_path))}
     )

@@ -17,7 +17,7 @@ from django.test import Client
 
 from algorithms.models import AlgorithmRunStatus
 from challenges.models import AuditEvent
-from datasets.services import task_bundle_replace
+from datasets.replace import task_bundle_replace
 from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, TaskChampion
 from notifications.models import Webhook, WebhookDelivery

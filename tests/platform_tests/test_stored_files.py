@@ -19,7 +19,7 @@ from algorithms.services.upload import algorithm_version_create
 from challenges.stored_files import StoredFile
 from common import keyfile
 from datasets.models import Task
-from datasets.services import task_bundle_replace
+from datasets.replace import task_bundle_replace
 from scoring.models import Reference, ReferenceSource, Submission
 from standings.models import MethodWriteup
 from tests.algorithms_tests.archives import make_zip, manifest

@@ -15,7 +15,7 @@ import pytest
 
 from common import idkeys, keyfile
 from datasets.models import Task
-from datasets.services import task_bundle_replace
+from datasets.replace import task_bundle_replace
 from scoring.core import SubmissionInvalid, idindex, score_file
 from scoring.core.solution import Solution
 from scoring.solutions import task_solution_load
@@ -132,7 +132,7 @@ def test_a_failed_import_leaves_no_table_behind(tmp_path, monkeypatch):
     def broken(**kwargs):
         raise OSError("database gone")
 
-    monkeypatch.setattr(services, "_version_create", broken)
+    monkeypatch.setattr(services, "version_create", broken)
     with pytest.raises(OSError, match="database gone"):
         keyed_task(tmp_path, slug="keyed-failed")
     assert not Task.objects.filter(slug="keyed-failed").exists()

@@ -17,7 +17,7 @@ from django.test import Client
 from algorithms.services.taskfolder import task_folder_write
 from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion, TaskVersionUpload
-from datasets.services import task_bundle_replace
+from datasets.replace import task_bundle_replace
 from datasets.version_uploads import task_version_check
 from scoring.core import SubmissionInvalid, score_file
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from challenges.models import Phase
 from datasets.models import Task
-from datasets.services import TaskReplaceError, task_bundle_replace
+from datasets.replace import TaskReplaceError, task_bundle_replace
 
 
 class Command(BaseCommand):
