@@ -17,6 +17,6 @@ class StandingsConfig(AppConfig):
 
 
 def _team_writeup_pdfs(*, team_pk: int) -> tuple[int, int]:
-    from standings.services import team_writeup_pdfs
+    from standings.writeups import team_writeup_pdfs
 
     return team_writeup_pdfs(team_pk=team_pk)

@@ -14,7 +14,7 @@ from challenges.selectors import is_organizer, user_is_member
 from challenges.split_access import page_split
 from datasets.models import Task
 
-from . import selectors, services
+from . import selectors, services, writeups
 from .forms import WriteupForm
 
 
@@ -94,7 +94,7 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.writeup_save(
+                writeups.writeup_save(
                     team=team,
                     user=request.user,
                     title=form.cleaned_data["title"],

@@ -20,7 +20,7 @@ from algorithms.models import Algorithm, AlgorithmVersion
 from challenges.models import Challenge
 from common.markdown import render_markdown
 from notifications.services import announcement_create
-from standings.services import writeup_save
+from standings.writeups import writeup_save
 from tests.leaderboard_tests.factories import make_task, make_team
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from standings.services import writeup_save
+from standings.writeups import writeup_save
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 
