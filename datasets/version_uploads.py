@@ -71,7 +71,7 @@ from datasets.phase_versions import phase_started
 from datasets.replace import TaskReplaceError, task_bundle_replace, version_summary
 from datasets.selectors import task_manage_refusal, task_owner_upload_team
 from datasets.versions import version_changes
-from jobs import lifecycle
+from jobs import lifecycle, sweeps
 from jobs.holders import when_holder_lost
 
 logger = logging.getLogger(__name__)
@@ -473,7 +473,7 @@ def _decide(upload: TaskVersionUpload, now: datetime) -> tuple[str, dict[str, An
     return lifecycle.REQUEUED, {}
 
 
-def task_version_uploads_sweep(*, now: datetime | None = None) -> lifecycle.SweepReport:
+def task_version_uploads_sweep(*, now: datetime | None = None) -> sweeps.SweepReport:
     """Re-queue checks stuck in ``checking`` past their hard time limit and a minute (the
     last resort: a dead worker's are taken back by the holders' sweep at once, a queued
     upload whose message was lost is :mod:`jobs.republish`'s)."""
@@ -482,4 +482,4 @@ def task_version_uploads_sweep(*, now: datetime | None = None) -> lifecycle.Swee
     stale = Q(status=VersionUploadStatus.CHECKING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return lifecycle.jobs_sweep(VERSION_CHECK, stale=stale, now=now, decide=_decide)
+    return sweeps.jobs_sweep(VERSION_CHECK, stale=stale, now=now, decide=_decide)

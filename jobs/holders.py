@@ -4,7 +4,7 @@ A claim made in a Celery worker records which worker holds the job (a
 :class:`jobs.models.JobClaim` row); leaving the running state removes it; a job taken from
 its holder keeps its claim row with ``lost_at`` and the reason. The job lifecycle
 (:mod:`jobs.lifecycle`) writes these rows under each job's lock and takes back every job a
-dead worker held (:func:`jobs.lifecycle.jobs_sweep_lost`, which :mod:`jobs.worker` calls
+dead worker held (:func:`jobs.sweeps.jobs_sweep_lost`, which :mod:`jobs.worker` calls
 when :mod:`jobs.liveness` sees a worker die).
 
 Public API (stable; extend, don't rename):
@@ -102,7 +102,7 @@ def claim_holders() -> list[str]:
 
 def when_holder_lost(job_type: JobType) -> Callable[[Decide], Decide]:
     """Register ``decide(job, now) -> (outcome, fields)`` for ``job_type``'s running rows
-    whose worker died (used by :func:`jobs.lifecycle.jobs_sweep_lost`; usually the type's
+    whose worker died (used by :func:`jobs.sweeps.jobs_sweep_lost`; usually the type's
     stale-row decision). Without one, such a row is re-queued while it has attempts
     left, else failed."""
 

@@ -22,15 +22,15 @@ Public API (stable; extend, don't rename):
   backoff; a ``scheduled`` type's row says when it may run again (``due_at``: the claim
   refuses it before then, and :mod:`jobs.republish` publishes it then if its message was
   lost).
-- :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
-  re-check it, let the type decide ``requeued`` or ``failed``).
+- :func:`jobs.sweeps.jobs_sweep` + :class:`jobs.sweeps.SweepReport` - the stale-job sweep
+  (lock each stale row, re-check it, let the type decide ``requeued`` or ``failed``).
 - :func:`job_give_up` - fail a queued job with a reason (the type's ``error_field``):
   :mod:`jobs.republish` ends so a job published again ``JOB_REPUBLISH_LIMIT`` times without
   a worker starting it, so that nothing stays queued forever.
 - Holders: a claim made in a Celery worker records which worker holds the job
   (:mod:`jobs.holders`, one claims table for every type); leaving the running state
-  removes it. :func:`jobs_sweep_lost` takes back every job a dead worker held (seen dead by
-  :mod:`jobs.liveness`), each type deciding as for a stale row
+  removes it. :func:`jobs.sweeps.jobs_sweep_lost` takes back every job a dead worker held
+  (seen dead by :mod:`jobs.liveness`), each type deciding as for a stale row
   (:func:`jobs.holders.when_holder_lost` registers that decision; by default re-queue while
   attempts are left). A job taken from its holder keeps its claim row with ``lost_at``.
 - :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
@@ -51,25 +51,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from jobs.celery import FOLLOW_UP_TASKS, TASK_QUEUES, celery_app
 from jobs.changes import ring_after_commit
 from jobs.holders import (
-    Decide,
     claim_lost,
     claim_record,
     claim_release,
     claim_stopped,
-    live_claims,
-    lost_decision,
 )
 from jobs.publish_failures import (
     keep_unsent,
@@ -88,7 +84,6 @@ from jobs.registry import (
     STARTED,
     STATUS,
     JobType,
-    job_type_named,
 )
 
 logger = logging.getLogger(__name__)
@@ -107,6 +102,9 @@ SWEEP_BATCH = 500
 
 REQUEUED = "requeued"
 FAILED = "failed"
+# Why a running job's claim was lost (kept on the claim row, jobs.holders)
+STALE = "its row was stale: no change within the sweeper's threshold"
+REDELIVERED = "its message was delivered again: the worker that held it was lost"
 
 
 # --- publishing ---------------------------------------------------------------------------
@@ -573,103 +571,3 @@ def job_retry_or_fail(
         requeued = job_requeue(job_type, job=job, token=token, **fields)
         return job_type.queued if requeued else "superseded"
     return fail()
-
-
-# --- the stale-job sweep --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepReport:
-    requeued: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-
-
-STALE = "its row was stale: no change within the sweeper's threshold"
-REDELIVERED = "its message was delivered again: the worker that held it was lost"
-
-
-def jobs_sweep(
-    job_type: JobType,
-    *,
-    stale: Q,
-    now: datetime,
-    decide: Decide,
-    batch: int = SWEEP_BATCH,
-    report: SweepReport | None = None,
-    reason: str = STALE,
-) -> SweepReport:
-    """Lock every row matching ``stale`` (re-checked under the lock), then apply the type's
-    ``decide(job, now) -> (outcome, fields)``: :data:`REQUEUED` saves ``fields`` and the
-    queued status (token cleared) and publishes the row after commit; :data:`FAILED` ends
-    it with ``fields``. A running row taken this way keeps its claim as lost, with
-    ``reason``. Appends to ``report`` (a fresh one by default) and returns it."""
-    report = report if report is not None else SweepReport()
-    rows = job_type.filter().filter(stale).order_by("pk")
-    for pk in list(rows.values_list("pk", flat=True)[:batch]):
-        with transaction.atomic():
-            job = job_type.model._default_manager.select_for_update().filter(stale, pk=pk).first()
-            if job is None:
-                continue  # finished or claimed meanwhile
-            refunded = False
-            if getattr(job, STATUS) == job_type.running:
-                refunded = _give_attempt_back_if_stopped(job_type, job)
-                claim_lost(
-                    job_type, pk=pk, now=now, reason=f"{reason} ({STOPPED})" if refunded else reason
-                )
-            outcome, fields = decide(job, now)
-            if outcome == FAILED:
-                _save_final(job_type, job, now=now, **fields)
-                report.failed.append(pk)
-                continue
-            update = {STATUS: job_type.queued, CHANGED: now, CLAIM: "", **fields}
-            if refunded:
-                update.setdefault(ATTEMPTS, getattr(job, ATTEMPTS))
-            for name, value in update.items():
-                setattr(job, name, value)
-            job.save(update_fields=list(update))
-            ring_after_commit(job_type.model, pk)
-            publish_job_after_commit(job_type, pk=pk, urgent=True)  # it waited once already
-            report.requeued.append(pk)
-    if report.requeued or report.failed:
-        logger.warning(
-            "%s sweeper re-queued %s and failed %s", job_type.label, report.requeued, report.failed
-        )
-    return report
-
-
-# --- taking jobs back from a dead worker ----------------------------------------------------
-
-
-def _requeue_while_attempts_left(job_type: JobType) -> Decide:
-    def decide(job: Any, now: datetime) -> tuple[str, dict[str, Any]]:
-        return (REQUEUED, {}) if attempts_left(job_type, job) > 0 else (FAILED, {})
-
-    return decide
-
-
-def jobs_sweep_lost(*, holder: str, reason: str, now: datetime | None = None) -> SweepReport:
-    """Take back every job ``holder`` (a dead worker) still runs: each type's lost-holder
-    decision (:func:`jobs.holders.when_holder_lost`) re-queues or fails it under the row's
-    lock, and its claim is kept with ``reason``. A claim whose job is no longer running
-    under it is dropped. Safe to run twice or concurrently (the rows are re-checked under
-    their lock)."""
-    now = now or timezone.now()
-    report = SweepReport()
-    claims = live_claims(holder=holder)
-    for key in sorted(set(claims.values_list("job_type", flat=True))):
-        job_type = job_type_named(key)
-        if job_type is None:
-            logger.error("no job type %s is registered here; the sweeper will take its jobs", key)
-            continue
-        held = claims.filter(job_type=key, object_id=OuterRef("pk"), token=OuterRef(CLAIM))
-        stale = Q(**{STATUS: job_type.running}) & Q(Exists(held))
-        decide = lost_decision(job_type) or _requeue_while_attempts_left(job_type)
-        before = len(report.requeued) + len(report.failed)
-        jobs_sweep(job_type, stale=stale, now=now, decide=decide, report=report, reason=reason)
-        if len(report.requeued) + len(report.failed) > before:
-            logger.warning("%s of %s taken back: %s", job_type.label, holder, reason)
-        still = job_type.filter(
-            pk=OuterRef("object_id"), **{STATUS: job_type.running, CLAIM: OuterRef("token")}
-        )
-        claims.filter(job_type=key, claimed_at__lte=now).exclude(Exists(still)).delete()
-    return report

@@ -13,7 +13,7 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
 - **Seeing a worker dead.** After each beat a thread of its own (one at a time, so the beats
   never wait for the database) reads the hash and the keys (two Redis reads): an entry
   whose key expired is a dead worker. One worker takes a Redis lock
-  for it and calls its ``sweep`` (:func:`jobs.lifecycle.jobs_sweep_lost`, given by
+  for it and calls its ``sweep`` (:func:`jobs.sweeps.jobs_sweep_lost`, given by
   :mod:`jobs.worker`), which re-queues (or fails, as each type decides) what the dead worker
   held, recording why on its claims. A worker
   that shuts down cleanly deletes its key, so anything it left is taken back at once.

@@ -24,7 +24,7 @@ Here, for every job type:
   learns it from the database (:func:`stop_marked`), and so that whatever the worker still
   holds when it is gone (killed before its jobs ended: honcho's SIGKILL 5 s later, docker's
   after its grace period) is taken back with the attempt given back
-  (:func:`jobs.lifecycle.jobs_sweep`, :func:`jobs.lifecycle.job_claim`), not as a crash.
+  (:func:`jobs.sweeps.jobs_sweep`, :func:`jobs.lifecycle.job_claim`), not as a crash.
 
 A crash (SIGKILL, the kernel's OOM killer, a lost host) marks nothing: its jobs keep the
 liveness rules (each type decides on its attempts). A job that ends normally while its worker

@@ -4,7 +4,7 @@ held (:mod:`jobs.stopping`).
 
 The top of the jobs app: it ties the liveness watch (:mod:`jobs.liveness`, which knows
 Redis and nothing of jobs) to the lifecycle's sweep of a dead holder's jobs
-(:func:`jobs.lifecycle.jobs_sweep_lost`) and to the claims table (:mod:`jobs.holders`).
+(:func:`jobs.sweeps.jobs_sweep_lost`) and to the claims table (:mod:`jobs.holders`).
 Its signal receivers are connected when the jobs app is ready (:mod:`jobs.apps`), which in
 a worker is before ``worker_init`` (Celery's Django fix-up sets Django up while the worker
 loads its task modules).
@@ -22,7 +22,7 @@ from typing import Any
 from celery import signals
 from django.db import connections
 
-from jobs import holders, lifecycle, liveness, republish, stopping
+from jobs import holders, liveness, republish, stopping, sweeps
 
 logger = logging.getLogger("jobs.liveness")
 
@@ -66,7 +66,7 @@ def _main_process_database() -> Iterator[None]:
 def sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
     """Take back ``holder``'s jobs (the liveness thread's call)."""
     with _main_process_database():
-        report = lifecycle.jobs_sweep_lost(holder=holder, reason=reason)
+        report = sweeps.jobs_sweep_lost(holder=holder, reason=reason)
     return report.requeued, report.failed
 
 

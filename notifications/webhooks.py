@@ -40,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from challenges.models import Challenge
-from jobs import lifecycle
+from jobs import lifecycle, sweeps
 from jobs.holders import when_holder_lost
 
 from . import outbound
@@ -290,9 +290,9 @@ def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, An
 
 def deliveries_sweep(
     *, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER
-) -> lifecycle.SweepReport:
+) -> sweeps.SweepReport:
     """Beat: re-queue (or fail, out of attempts) the deliveries a dead worker left
     ``sending`` (a queued one whose message was lost is :mod:`jobs.republish`'s)."""
     now = now or timezone.now()
     stale = Q(status=DeliveryStatus.SENDING, status_changed_at__lt=now - stuck_after)
-    return lifecycle.jobs_sweep(DELIVERY, stale=stale, now=now, decide=_decide)
+    return sweeps.jobs_sweep(DELIVERY, stale=stale, now=now, decide=_decide)

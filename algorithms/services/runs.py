@@ -38,7 +38,7 @@ from challenges.models import Challenge, Team
 from challenges.rules import rules_gate
 from challenges.selectors import is_organizer, user_is_member
 from datasets.models import Task
-from jobs import lifecycle
+from jobs import lifecycle, sweeps
 from jobs.cancel import JobAlreadyFinished, job_cancel
 from jobs.holders import when_holder_lost
 from scoring.selectors import submission_daily_usage
@@ -301,14 +301,14 @@ def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = 
     return locked
 
 
-def algorithm_runs_sweep(*, now: datetime | None = None) -> lifecycle.SweepReport:
+def algorithm_runs_sweep(*, now: datetime | None = None) -> sweeps.SweepReport:
     """The one sweeper of every run, per profile: a run ``running`` without a heartbeat for
     ``RUNNING_STALE_SECONDS`` (or for longer than its worker's hard time limit) lost its
     worker: cancelled when a cancel was requested, re-queued while its profile allows
     another attempt, else failed. (A run a lost message left ``queued`` is published again
     by :mod:`jobs.republish`.)"""
     now = now or timezone.now()
-    report = lifecycle.SweepReport()
+    report = sweeps.SweepReport()
     beat_cutoff = now - timedelta(seconds=RUNNING_STALE_SECONDS)
     for profile in PROFILES.values():
         limit_cutoff = now - timedelta(seconds=profile.hard_time_limit() + 60)
@@ -322,7 +322,7 @@ def algorithm_runs_sweep(*, now: datetime | None = None) -> lifecycle.SweepRepor
         def decide(run: AlgorithmRun, now: datetime, profile: RunProfile = profile):
             return _decide(profile, run, now)
 
-        lifecycle.jobs_sweep(profile.job_type, stale=stale, now=now, decide=decide, report=report)
+        sweeps.jobs_sweep(profile.job_type, stale=stale, now=now, decide=decide, report=report)
     return report
 
 

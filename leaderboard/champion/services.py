@@ -38,7 +38,7 @@ from algorithms.models import AlgorithmRun
 from challenges import hooks
 from challenges.audit import audit_record, reason_check
 from datasets.models import Task
-from jobs import lifecycle
+from jobs import lifecycle, sweeps
 from jobs.holders import when_holder_lost
 from leaderboard.core.gate import CANNOT_TELL, PASSES, GateResult
 from leaderboard.models import (
@@ -616,7 +616,7 @@ def _weigh_waiting(*, task_id: int, change_id: int) -> int:
 # --- the beat ------------------------------------------------------------------------------
 
 
-def champion_checks_sweep(*, now: datetime | None = None) -> lifecycle.SweepReport:
+def champion_checks_sweep(*, now: datetime | None = None) -> sweeps.SweepReport:
     """Checks left ``weighing`` past :data:`STALE_AFTER` lost their worker: queued again
     while attempts are left, else failed (a dead worker's come back sooner through
     :mod:`jobs.liveness`; this is the last resort)."""
@@ -625,7 +625,7 @@ def champion_checks_sweep(*, now: datetime | None = None) -> lifecycle.SweepRepo
     stale = Q(status=ChampionCheckStatus.WEIGHING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return lifecycle.jobs_sweep(CHAMPION_CHECK, stale=stale, now=now, decide=_decide_lost)
+    return sweeps.jobs_sweep(CHAMPION_CHECK, stale=stale, now=now, decide=_decide_lost)
 
 
 @when_holder_lost(CHAMPION_CHECK)  # a check whose worker was seen dead: as a stale one

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from challenges import hooks
 from datasets.models import Task
-from jobs import lifecycle
+from jobs import lifecycle, sweeps
 from jobs.holders import when_holder_lost
 from scoring.core import SubmissionInvalid
 from scoring.job_types import TRIVIAL_BUILD
@@ -167,7 +167,7 @@ def _decide(build: ReferenceBuild, now: datetime) -> tuple[str, dict[str, Any]]:
     return lifecycle.REQUEUED, {}
 
 
-def reference_builds_sweep(*, now: datetime | None = None) -> lifecycle.SweepReport:
+def reference_builds_sweep(*, now: datetime | None = None) -> sweeps.SweepReport:
     """Re-queue builds stuck in ``building`` past ``SWEEPER_STALE_AFTER_SECONDS`` (the last
     resort: a queued build whose message was lost is :mod:`jobs.republish`'s)."""
     now = now or timezone.now()
@@ -175,4 +175,4 @@ def reference_builds_sweep(*, now: datetime | None = None) -> lifecycle.SweepRep
     stale = Q(status=ReferenceBuildStatus.BUILDING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return lifecycle.jobs_sweep(TRIVIAL_BUILD, stale=stale, now=now, decide=_decide)
+    return sweeps.jobs_sweep(TRIVIAL_BUILD, stale=stale, now=now, decide=_decide)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from challenges import hooks
 from challenges.audit import audit_record
 from datasets.models import Task
-from jobs import lifecycle
+from jobs import lifecycle, sweeps
 from jobs.holders import when_holder_lost
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import (
@@ -26,7 +26,7 @@ from scoring.services.lifecycle import (
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
-SweepReport = lifecycle.SweepReport
+SweepReport = sweeps.SweepReport
 
 
 @when_holder_lost(SCORING)
@@ -54,7 +54,7 @@ def submissions_sweep(*, now: datetime | None = None) -> SweepReport:
     stale = Q(status=SubmissionStatus.SCORING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return lifecycle.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
+    return sweeps.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
 
 
 _RESET = {

@@ -117,8 +117,8 @@ def held_baseline(task, *, holder: str, stopping: bool):
 def test_what_a_gone_worker_held_gets_its_attempt_back_only_if_it_was_stopping(
     stopping, db, classification_task, django_capture_on_commit_callbacks
 ):
-    from jobs.lifecycle import jobs_sweep_lost
     from jobs.models import JobClaim
+    from jobs.sweeps import jobs_sweep_lost
 
     holder = "baselines@host#1"
     run = held_baseline(classification_task, holder=holder, stopping=stopping)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from challenges import hooks
-from jobs import holders, lifecycle, liveness
+from jobs import holders, lifecycle, liveness, sweeps
 from jobs.models import JobClaim
 from jobs.registry import registered
 from scoring.models import Submission, SubmissionStatus
@@ -140,7 +140,7 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     alive = claim(new_submission(task), "d-alive")
 
     with django_capture_on_commit_callbacks(execute=True):
-        report = lifecycle.jobs_sweep_lost(holder=DEAD, reason="its worker stopped beating")
+        report = sweeps.jobs_sweep_lost(holder=DEAD, reason="its worker stopped beating")
 
     assert (report.requeued, report.failed) == ([retried.pk], [exhausted.pk])
     assert queued_submission_pks(broker) == [retried.pk]
@@ -165,7 +165,7 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     assert holders.claim_holders() == [ALIVE]
 
     # Twice is harmless: nothing of the dead holder is left.
-    again = lifecycle.jobs_sweep_lost(holder=DEAD, reason="again")
+    again = sweeps.jobs_sweep_lost(holder=DEAD, reason="again")
     assert (again.requeued, again.failed) == ([], [])
 
 
