@@ -70,7 +70,11 @@ logger = logging.getLogger(__name__)
 REGISTRY = "platform:workers"  # hash: holder -> JSON (node, host, pid, started, beat, ...)
 BEAT_PREFIX = "platform:worker-beat:"  # key per holder, expiring WORKER_LOST_AFTER_SECONDS
 LOCK_PREFIX = "platform:worker-sweep:"  # who takes a dead holder's jobs back
-LOCK_SECONDS = 120
+LOCK_SECONDS = 120  # the most a take-back may hold the lock (a sweep that hangs)
+# Delete a lock only if it is still this worker's (it may have run out and been taken).
+UNLOCK_IF_OURS = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
 # Set when missing on each beat: absent, Redis lost its data (docstring, "A broker that
 # restarted"); the lock lets one worker republish for one restart.
 EPOCH_KEY = "platform:broker-epoch"
@@ -332,18 +336,26 @@ class Liveness:
         )
 
     def take_back(self, holder: str, reason: str) -> bool:
-        """Take ``holder``'s jobs back, unless another worker is doing it; True when done."""
+        """Take ``holder``'s jobs back, unless another worker is doing it or has done it;
+        True when done. The lock is held only while the jobs are taken back: afterwards the
+        entry marked dead stops a second sweep, and a worker that was only presumed dead
+        (a cut link) overwrites that mark with its next beat, so that if it then really
+        dies it is taken back as soon as it is seen dead, not once a lock runs out."""
         lock = LOCK_PREFIX + holder
         if not self.client.set(lock, self.holder, nx=True, ex=LOCK_SECONDS):
             return False
         try:
-            requeued, failed = self.sweep(holder, reason)
-        except Exception:
-            logger.warning("could not take back the jobs of %s yet", holder, exc_info=True)
-            self.client.delete(lock)
-            return False
-        # Kept a while as dead, so that the worker, if it was only frozen, learns it.
-        self.client.hset(REGISTRY, holder, json.dumps({"dead": reason, "at": time.time()}))
+            if _entry(self.client.hget(REGISTRY, holder) or "{}").get("dead"):
+                return False  # another worker took it back since this one looked
+            try:
+                requeued, failed = self.sweep(holder, reason)
+            except Exception:
+                logger.warning("could not take back the jobs of %s yet", holder, exc_info=True)
+                return False
+            # Kept a while as dead, so that the worker, if it was only frozen, learns it.
+            self.client.hset(REGISTRY, holder, json.dumps({"dead": reason, "at": time.time()}))
+        finally:
+            self.client.eval(UNLOCK_IF_OURS, 1, lock, self.holder)
         self.suspects.pop(holder, None)
         # A worker that shut down cleanly left nothing (its jobs went back as it stopped):
         # worth a line, not a warning.

@@ -136,6 +136,36 @@ def test_a_worker_presumed_dead_says_so_when_it_beats_again(r, make, caplog):
     assert a.dead() == {}  # alive again
 
 
+def test_a_worker_presumed_dead_that_then_dies_is_taken_back_at_once(r, make, swept):
+    """Chaos run 4242 (issue 66): a link cut had worker1 presumed dead and taken back; it beat
+    again, was killed 78 s later, and its job waited 54 s, until the first take-back's lock
+    ran out. The lock is held only while taking back: the second death is taken back as
+    soon as it is seen."""
+    a, b = make("w@a#1"), make("w@b#1")
+    a.beat()
+    b.beat()
+    expire(r, "w@b#1")  # the link is cut: b's key runs out
+    assert a.take_back("w@b#1", "its worker w@b#1 stopped beating")
+    assert not r.exists(liveness.LOCK_PREFIX + "w@b#1")  # not held past the sweep
+    assert b.beat()  # the link is back: b works again (and holds jobs again)
+    assert a.dead() == {}
+    expire(r, "w@b#1")  # now b is killed
+    dead = a.dead()
+    assert list(dead) == ["w@b#1"]
+    assert a.take_back("w@b#1", dead["w@b#1"])
+    assert [who for _, who, _ in swept] == ["w@b#1", "w@b#1"]
+    assert not a.take_back("w@b#1", dead["w@b#1"])  # once per death: the entry says dead
+
+
+def test_a_lock_another_worker_holds_is_never_released_by_this_one(r, make, swept):
+    a, c = make("w@a#1"), make("w@c#1")
+    a.beat()
+    r.set(liveness.LOCK_PREFIX + "w@b#1", "w@c#1", ex=60)  # c is taking b back now
+    assert not a.take_back("w@b#1", "its worker w@b#1 stopped beating")
+    assert r.get(liveness.LOCK_PREFIX + "w@b#1") == b"w@c#1"
+    assert swept == []
+
+
 def test_a_clean_stop_is_seen_at_once(r, make):
     a, b = make("w@a#1"), make("w@b#1")
     a.beat()
