@@ -407,10 +407,13 @@ def _resample_ranks(samples: np.ndarray) -> np.ndarray:
     scores = np.where(undefined, -np.inf, samples)  # compared as the pairs compare NaN
     order = np.argsort(-scores, axis=1, kind="stable")
     ordered = np.take_along_axis(scores, order, axis=1)
-    position = np.broadcast_to(np.arange(n_ranked), ordered.shape)
     starts = np.ones(ordered.shape, dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a new score: its first position
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    # the last start at or before each cell, over the flattened rows (each row begins with a
+    # start, so none reaches back into the row before); then its position within the row
+    cells = np.arange(starts.size).reshape(starts.shape)
+    first = np.maximum.accumulate(np.where(starts, cells, 0).ravel()).reshape(starts.shape)
+    first -= cells[:, :1]
     ranks = np.empty((n_resamples, n_ranked), dtype=np.int64)
     np.put_along_axis(ranks, order, first + 1, axis=1)
     ranks[undefined] = 1  # NaN > x is never true: nothing counts as better than it
