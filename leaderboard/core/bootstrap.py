@@ -125,7 +125,6 @@ from leaderboard.core.row_sums import counted_in_place, masked_row_scores, row_s
 from leaderboard.core.row_sums import point as row_point
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20  # uint8 counts kept in memory at once
-_RANK_CELLS = 2**24  # resamples x entries x entries compared at once
 _SELECT_ROWS = 2**17  # rows of a mask whose selected rows are gathered at once
 
 __all__ = [
@@ -394,13 +393,30 @@ def _tail_index(alpha: float, n_resamples: int) -> int:
 
 
 def _resample_ranks(samples: np.ndarray) -> np.ndarray:
-    """Rank in each resample: 1 + the number of entries strictly better there."""
+    """Rank in each resample: 1 + the number of entries strictly better there.
+
+    Each resample's scores are sorted once (best first) and an entry's rank is 1 + the
+    position of the first score equal to its own: O(B n log n), not the O(B n^2) of counting
+    every pair (issue 65: the rank sets' pairs come on top of this job). A NaN (a resample
+    where a score is undefined) is compared as the pairs compare it: never better, and
+    nothing better than it."""
     n_resamples, n_ranked = samples.shape
+    if n_ranked == 0:
+        return np.empty((n_resamples, 0), dtype=np.int64)
+    undefined = np.isnan(samples)
+    scores = np.where(undefined, -np.inf, samples)  # compared as the pairs compare NaN
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ordered = np.take_along_axis(scores, order, axis=1)
+    starts = np.ones(ordered.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a new score: its first position
+    # the last start at or before each cell, over the flattened rows (each row begins with a
+    # start, so none reaches back into the row before); then its position within the row
+    cells = np.arange(starts.size).reshape(starts.shape)
+    first = np.maximum.accumulate(np.where(starts, cells, 0).ravel()).reshape(starts.shape)
+    first -= cells[:, :1]
     ranks = np.empty((n_resamples, n_ranked), dtype=np.int64)
-    step = max(1, _RANK_CELLS // max(1, n_ranked * n_ranked))
-    for s0 in range(0, n_resamples, step):
-        part = samples[s0 : s0 + step]
-        ranks[s0 : s0 + step] = 1 + (part[:, None, :] > part[:, :, None]).sum(axis=2)
+    np.put_along_axis(ranks, order, first + 1, axis=1)
+    ranks[undefined] = 1  # NaN > x is never true: nothing counts as better than it
     return ranks
 
 

@@ -69,6 +69,8 @@ __all__ = [
 ]
 
 _DRAW_ROWS = 2**22  # draws x units of counts drawn at once when not kept
+_FULL_CELLS = 2**18  # draws x entries x entries of a step-down search computed at once
+_ROUNDS = 16  # entries of highest bound ordered at once per draw in the step-down search
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,7 +186,7 @@ def _rank_sets(est: np.ndarray, reps: np.ndarray, alpha: float, weight: np.ndarr
     p = int(weight.sum())
     jj, kk = np.triu_indices(u, k=1)
     diff = est[jj] - est[kk]  # est_j - est_k per unordered pair j < k
-    centred = reps - est[None, :]
+    centred = reps - est[None, :]  # rep_j - est_j: H_jk's draw is (centred_j - centred_k) / se
     scale = 1e-12 * (1.0 + float(np.abs(reps).max()) + float(np.abs(est).max()))
     sd, flat = _pair_sd(reps, jj, kk, scale)
     inv_sd = np.where(flat, 0.0, 1.0 / np.where(flat, 1.0, sd))
@@ -195,12 +197,16 @@ def _rank_sets(est: np.ndarray, reps: np.ndarray, alpha: float, weight: np.ndarr
     bwd_in = ~flat  # H_kj
     critical: list[float] = []
     order = math.ceil((1 - alpha) * reps.shape[0] - 1e-9)
+    weights = np.zeros((u, u))  # 1 / se of the ordered pair (j, k): H_jk's statistic
+    weights[jj, kk] = weights[kk, jj] = inv_sd
+    alive = np.zeros((u, u), dtype=bool)  # H_jk still in I
     draws = np.arange(reps.shape[0])
-    low = centred.astype(np.float32)  # the maxima's search; each max is then taken in float64
     maxima = np.full(reps.shape[0], -np.inf)
-    arg = np.zeros(reps.shape[0], dtype=np.int64)  # the pair of each draw's max, signed
+    top_j = np.zeros(reps.shape[0], dtype=np.int64)  # the hypothesis H_jk of each draw's max
+    top_k = np.zeros(reps.shape[0], dtype=np.int64)
     while fwd_in.any() or bwd_in.any():
-        _maxima_into(maxima, arg, draws, (centred, low), jj, kk, inv_sd, fwd_in, bwd_in)
+        alive[jj, kk], alive[kk, jj] = fwd_in, bwd_in
+        _maxima_into(maxima, (top_j, top_k), draws, centred, weights, alive)
         c = float(np.partition(maxima, order - 1)[order - 1])
         critical.append(c)
         new_fwd = fwd_in & (t > c)
@@ -211,9 +217,10 @@ def _rank_sets(est: np.ndarray, reps: np.ndarray, alpha: float, weight: np.ndarr
         bwd_rej |= new_bwd
         fwd_in &= ~new_fwd
         bwd_in &= ~new_bwd
-        # I only shrinks: a draw's max moves only when the pair it came from left I.
-        pair, forward = np.abs(arg) - 1, arg > 0
-        draws = np.flatnonzero(np.where(forward, new_fwd[pair], new_bwd[pair]))
+        # I only shrinks: a draw's max moves only when its hypothesis left I.
+        left = np.zeros((u, u), dtype=bool)
+        left[jj, kk], left[kk, jj] = new_fwd, new_bwd
+        draws = np.flatnonzero(left[top_j, top_k])
     better = np.zeros((u, u), dtype=bool)
     better[jj[fwd_rej], kk[fwd_rej]] = True
     better[kk[bwd_rej], jj[bwd_rej]] = True
@@ -245,80 +252,96 @@ def _pair_sd(
 
 def _maxima_into(
     maxima: np.ndarray,
-    arg: np.ndarray,
+    top: tuple[np.ndarray, np.ndarray],
     draws: np.ndarray,
-    values: tuple[np.ndarray, np.ndarray],
-    jj: np.ndarray,
-    kk: np.ndarray,
-    inv_sd: np.ndarray,
-    fwd_in: np.ndarray,
-    bwd_in: np.ndarray,
+    centred: np.ndarray,
+    weights: np.ndarray,
+    alive: np.ndarray,
 ) -> None:
-    """For the ``draws`` given: the max over the pairs left in I of the studentized centred
-    difference (``maxima``), and where it came from (``arg``: pair + 1, negative for the
-    reversed pair). A pair with both directions in I counts its absolute value.
+    """For the ``draws`` given: the max over the hypotheses ``H_jk`` left in I (``alive``)
+    of ``(centred_j - centred_k) * weights[j, k]`` (``maxima``), and its ``(j, k)`` (``top``).
 
-    The pairs are visited one entry ``j`` at a time (its pairs ``(j, k > j)`` are contiguous
-    in ``jj``/``kk``'s order and in a row of the draws: no gather, a block that stays in
-    the cache), keeping each draw's largest value and its ``j``; the ``k`` is found after,
-    in that one row per draw. The search runs in float32 (``values``' second), the value is
-    then taken in float64 from the first: a near-equal pair may be picked in place of the
-    largest, moving the max by about 1e-7 of itself, far below the bootstrap's noise."""
+    Exact, in float64, without visiting every pair in every draw: in a draw, entry ``j``'s
+    hypotheses ``H_jk`` are at most ``(centred_j - min_k centred_k) * max_k weights[j, k]``
+    (the differences and weights are rounded monotonically, so the bound holds after
+    rounding too). Each round, every draw not yet settled takes its entry of highest bound,
+    computes that entry's hypotheses exactly, and is settled once its best so far reaches
+    the highest bound left (the rows of the other entries cannot exceed it). A draw's
+    maximum usually comes from the few entries far from the draw's centre, so a round or a
+    few settle most draws, against the ``p^2`` pairs of every draw of a plain search."""
     if draws.size == 0:
         return
-    centred, low = values
-    n = centred.shape[1]
-    part = np.ascontiguousarray((low if draws.size == low.shape[0] else low[draws]).T)
-    starts = np.concatenate([[0], np.cumsum(np.arange(n - 1, 0, -1))])
-    shift = np.where(fwd_in, 0.0, -np.inf).astype(np.float32)
-    back = np.where(bwd_in, 0.0, -np.inf).astype(np.float32)
-    weight = inv_sd.astype(np.float32)
-    best = np.full(draws.size, -np.inf, dtype=np.float32)
-    row = np.zeros(draws.size, dtype=np.int64)
-    for j in range(n - 1):
-        start, stop = starts[j], starts[j + 1]
-        top = _row_values(part, j, slice(start, stop), weight, shift, back, fwd_in, bwd_in)
-        if top is None:
-            continue
-        found = top.max(axis=0)
-        gain = found > best
-        best[gain] = found[gain]
-        row[gain] = j
-    # each draw's pair: the argmax within its row j
-    where = np.zeros(draws.size, dtype=np.int64)
-    for j in np.unique(row[np.isfinite(best)]):
-        mine = np.flatnonzero((row == j) & np.isfinite(best))
-        cut = slice(starts[j], starts[j + 1])
-        top = _row_values(part[:, mine], j, cut, weight, shift, back, fwd_in, bwd_in)
-        where[mine] = starts[j] + np.argmax(top, axis=0)
-    d = (centred[draws, jj[where]] - centred[draws, kk[where]]) * inv_sd[where]
-    forward = np.where(fwd_in[where] & bwd_in[where], d >= 0, fwd_in[where])
-    maxima[draws] = np.where(np.isfinite(best), np.where(forward, d, -d), -np.inf)
-    arg[draws] = np.where(forward, where + 1, -(where + 1))
+    values = centred[draws]
+    reach = np.where(alive, weights, 0.0).max(axis=1)
+    bound = (values - values.min(axis=1, keepdims=True)) * reach[None, :]
+    bound[:, ~alive.any(axis=1)] = -np.inf  # an entry with no hypothesis left
+    shut = np.where(alive, 0.0, -np.inf)  # added: -inf where H_jk has left I
+    best = np.full(draws.size, -np.inf)
+    best_j = np.zeros(draws.size, dtype=np.int64)
+    best_k = np.zeros(draws.size, dtype=np.int64)
+    open_ = np.arange(draws.size)  # the draws not yet settled (positions in ``draws``)
+    u = values.shape[1]
+    depth = min(_ROUNDS, u)
+    step = depth  # the next of each open draw's entries in ``order`` (a new block when depth)
+    while open_.size:
+        if open_.size * u * u <= _FULL_CELLS:  # the last few draws: every hypothesis at once
+            _maxima_in_full(open_, values, weights, alive, (best, best_j, best_k))
+            break
+        if step == depth:  # each open draw's ``depth`` highest bounds left, highest first
+            order, highs = _highest(bound, open_, depth)
+            at, step = np.arange(open_.size), 0
+        j, high = order[at, step], highs[at, step]
+        step += 1
+        keep = high > best[open_]
+        open_, at, j = open_[keep], at[keep], j[keep]
+        if open_.size == 0:
+            break
+        row = values[open_]
+        found = (row[np.arange(open_.size), j][:, None] - row) * weights[j]
+        found += shut[j]
+        k = np.argmax(found, axis=1)
+        value = found[np.arange(open_.size), k]
+        gain = value > best[open_]
+        best[open_[gain]] = value[gain]
+        best_j[open_[gain]], best_k[open_[gain]] = j[gain], k[gain]
+    maxima[draws] = best
+    top[0][draws], top[1][draws] = best_j, best_k
 
 
-def _row_values(
-    part: np.ndarray,
-    j: int,
-    cut: slice,
-    weight: np.ndarray,
-    shift: np.ndarray,
-    back: np.ndarray,
-    fwd_in: np.ndarray,
-    bwd_in: np.ndarray,
-) -> np.ndarray | None:
-    """The studentized centred differences of entry ``j``'s pairs ``(j, k > j)`` (rows) in
-    each of ``part``'s draws (columns; ``part`` is entries x draws), each pair by the
-    directions left in I (None: no pair of ``j`` is)."""
-    fwd, bwd = fwd_in[cut], bwd_in[cut]
-    both = fwd.all() and bwd.all()
-    if not both and not (fwd.any() or bwd.any()):
-        return None
-    z = part[j] - part[j + 1 :]
-    z *= weight[cut, None]
-    if both:
-        return np.abs(z, out=z)
-    return np.maximum(z + shift[cut, None], back[cut, None] - z)
+def _highest(bound: np.ndarray, open_: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``depth`` entries of highest ``bound`` in each ``open_`` draw, highest first, and
+    their bounds; they are marked used in ``bound`` (-inf)."""
+    part = bound[open_]
+    if depth < part.shape[1]:
+        chosen = np.argpartition(part, part.shape[1] - depth, axis=1)[:, -depth:]
+    else:
+        chosen = np.broadcast_to(np.arange(part.shape[1]), part.shape)
+    highs = np.take_along_axis(part, chosen, axis=1)
+    by = np.argsort(-highs, axis=1, kind="stable")
+    order = np.take_along_axis(chosen, by, axis=1)
+    bound[open_[:, None], order] = -np.inf
+    return order, np.take_along_axis(highs, by, axis=1)
+
+
+def _maxima_in_full(
+    open_: np.ndarray,
+    values: np.ndarray,
+    weights: np.ndarray,
+    alive: np.ndarray,
+    best: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """``_maxima_into``'s draws ``open_`` settled by computing every hypothesis left in
+    each (``best``: the max so far, its ``j`` and ``k``, updated where a hypothesis is above)."""
+    row = values[open_]
+    found = (row[:, :, None] - row[:, None, :]) * weights[None]
+    found[:, ~alive] = -np.inf
+    flat = found.reshape(open_.size, -1)
+    where = np.argmax(flat, axis=1)
+    value = flat[np.arange(open_.size), where]
+    top, top_j, top_k = best
+    gain = value > top[open_]
+    top[open_[gain]] = value[gain]
+    top_j[open_[gain]], top_k[open_[gain]] = np.divmod(where[gain], values.shape[1])
 
 
 def rank_tiers(rank_sets: Sequence[tuple[int, int] | None]) -> list[list[int]]:

@@ -8,6 +8,7 @@ from sklearn.metrics import f1_score
 
 from leaderboard.core import resampling
 from leaderboard.core.bootstrap import (
+    _resample_ranks,
     bootstrap_leaderboard,
     group_row_weights,
     point_scores,
@@ -304,3 +305,24 @@ def test_large_boards_resample_random_blocks_like_rows(monkeypatch):
         assert abs(width_blocks - width_rows) < 0.2 * width_rows
     assert blocks.best == 0
     assert blocks.tied_with_best == rows.tied_with_best == frozenset({0, 1})
+
+
+def _ranks_by_pairs(samples: np.ndarray) -> np.ndarray:
+    """Each resample's rank as 1 + the entries strictly better there, pair by pair (the
+    counting ``_resample_ranks`` did before it sorted)."""
+    return 1 + (samples[:, None, :] > samples[:, :, None]).sum(axis=2)
+
+
+def test_resample_ranks_by_sorting_equal_the_count_of_better_entries() -> None:
+    """Ties (rounded scores, a copied column, -0.0 beside 0.0), infinities and NaN (never
+    better, nothing better than it) rank as counting every pair ranks them."""
+    rng = np.random.default_rng(65)
+    for trial in range(300):
+        draws, entries = int(rng.integers(1, 40)), int(rng.integers(1, 30))
+        samples = np.round(rng.normal(size=(draws, entries)), int(rng.integers(0, 3)))
+        samples[:, rng.integers(0, entries)] = samples[:, 0]
+        for value, share in ((-0.0, 0.1), (0.0, 0.1), (np.inf, 0.05), (-np.inf, 0.05)):
+            samples[rng.random(samples.shape) < share * (trial % 2)] = value
+        samples[rng.random(samples.shape) < 0.05 * (trial % 3 == 0)] = np.nan
+        assert np.array_equal(_resample_ranks(samples), _ranks_by_pairs(samples)), trial
+    assert _resample_ranks(np.empty((3, 0))).shape == (3, 0)
