@@ -19,9 +19,11 @@ import pandas as pd
 import pyarrow as pa
 
 from datasets.core.profile import IMAGE_EXTENSIONS, ColumnProfile
-from datasets.core.validate import infer_from_profile
+from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE
 
-__all__ = ["IMAGE_EXTENSIONS", "infer_type"]
+__all__ = ["IMAGE_EXTENSIONS", "infer_from_profile", "infer_type"]
+
+CATEGORICAL_MAX_MEAN_LENGTH = 40
 
 
 def infer_type(values: pd.Series, *, image_exists: Callable[[str], bool] | None) -> str:
@@ -37,4 +39,31 @@ def infer_type(values: pd.Series, *, image_exists: Callable[[str], bool] | None)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types: compare as text
             raw = pa.array(values.astype("string").to_numpy(dtype=object, na_value=None))
         profile.add(raw)
-    return infer_from_profile(profile, image_exists)
+    return infer_from_profile(profile=profile, exists=image_exists)
+
+
+def infer_from_profile(*, profile: ColumnProfile, exists: Callable[[str], bool] | None) -> str:
+    """``numeric``, ``image``, ``categorical`` or ``text`` for a column gathered in one
+    profile (the rules above)."""
+    if profile.present == 0:
+        return "text"
+    if profile.all_numeric:
+        return "numeric"
+    probes = profile.probes.values() if profile.probes is not None else None
+    if (
+        exists is not None
+        and profile.image_like
+        and probes is not None
+        and any(exists(path) for path in probes.to_pylist()[:1000])
+    ):
+        return "image"
+    distinct = profile.distinct.values() if profile.distinct is not None else None
+    limit = max(CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE * profile.present)
+    mean_length = profile.text_length / profile.present
+    if (
+        distinct is not None
+        and len(distinct) <= limit
+        and mean_length <= CATEGORICAL_MAX_MEAN_LENGTH
+    ):
+        return "categorical"
+    return "text"

@@ -142,7 +142,8 @@ class ColumnProfile:
     def decides_text(self) -> bool:
         """Whether this profile alone makes its group text, whatever the others hold: it
         merges (:func:`merge`) into one that is not numeric, not image-like and has more
-        distinct values than any categorical column may (``infer_from_profile``)."""
+        distinct values than any categorical column may
+        (``datasets.core.infer.infer_from_profile``)."""
         distinct = self.distinct
         overflow = distinct is not None and distinct.overflow
         return self.infer and overflow and not self.numeric and not self.image_like

@@ -40,7 +40,6 @@ there (:mod:`datasets.core.stream`): the bundle is read once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -53,15 +52,15 @@ from common.arrowtools import release_unused_memory, same_memory
 from common.coerce import as_text
 from common.idkeys import KeyTable
 from common.numbered import IdShape
-from common.wording import examples, plural, quote
+from common.wording import quote
 from datasets.core import rules
+from datasets.core.column_types import column_types, images_checked
 from datasets.core.errors import BundleInvalid
 from datasets.core.idset import IdIndex
-from datasets.core.images import FOLDER, check_decodable, check_image_paths, image_file
+from datasets.core.images import FOLDER
 from datasets.core.leakprobe import leak_probe as probe_leak
 from datasets.core.leakprobe import prepare_model
-from datasets.core.profile import ColumnProfile, merge
-from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
+from datasets.core.scan import Part, read_parts
 from datasets.core.spec import TaskSpec, read_task_spec
 from datasets.core.stream import SOLUTION_KEYS, ProbeAhead, StreamedOutput, keys_wanted
 from datasets.core.tables import PARTS, Table
@@ -71,7 +70,6 @@ from kinds.stress import StressRefused, stress_plan
 
 DEFAULT_MAX_ROWS = 10_000_000
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
-CATEGORICAL_MAX_MEAN_LENGTH = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,9 +176,12 @@ def validate_bundle(
         kind.check_features(train.name, features, problems)
     _check_declared_columns(spec, train, features, problems)
     present = [p for p in (train, test) if p is not None]
-    types = _column_types(folder, spec, kind, features, present, problems, warnings)
+    types = column_types(
+        folder=folder, spec=spec, kind=kind, features=features, parts=present,
+        problems=problems, warnings=warnings,
+    )  # fmt: skip
     _check_slices(spec, test, types, problems)
-    images = _check_images(folder, types, present, problems)
+    images = images_checked(folder=folder, types=types, parts=present, problems=problems)
     stress = None
     if kind is not None:
         stress = _check_stress(spec, kind, features, types, problems)
@@ -489,120 +490,3 @@ def _counting(rows: np.ndarray, block: int = 1 << 20) -> bool:
         np.array_equal(rows[start : start + block], np.arange(start, min(start + block, len(rows))))
         for start in range(0, len(rows), block)
     )
-
-
-def _groups(kind: TaskKind | None, features: list[str]) -> list[list[str]]:
-    """Columns typed together (a matching pair shares one type), as the kind groups them."""
-    groups: dict[str, list[str]] = {}
-    for name in features:
-        groups.setdefault(name if kind is None else kind.column_group(name), []).append(name)
-    return list(groups.values())
-
-
-def infer_from_profile(profile: ColumnProfile, exists: Callable[[str], bool] | None) -> str:
-    """``numeric``, ``image``, ``categorical`` or ``text`` (rules in :mod:`datasets.core.infer`)."""
-    if profile.present == 0:
-        return "text"
-    if profile.all_numeric:
-        return "numeric"
-    probes = profile.probes.values() if profile.probes is not None else None
-    if (
-        exists is not None
-        and profile.image_like
-        and probes is not None
-        and any(exists(path) for path in probes.to_pylist()[:1000])
-    ):
-        return "image"
-    distinct = profile.distinct.values() if profile.distinct is not None else None
-    limit = max(CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE * profile.present)
-    mean_length = profile.text_length / profile.present
-    if (
-        distinct is not None
-        and len(distinct) <= limit
-        and mean_length <= CATEGORICAL_MAX_MEAN_LENGTH
-    ):
-        return "categorical"
-    return "text"
-
-
-def _column_types(
-    folder: Path,
-    spec: TaskSpec,
-    kind: TaskKind | None,
-    features: list[str],
-    parts: list[Part],
-    problems: list[str],
-    warnings: list[str],
-) -> dict[str, str]:
-    """Declared or inferred type of every feature; declared numeric columns must parse."""
-    images_dir = folder / FOLDER
-    exists: Callable[[str], bool] | None = None
-    if images_dir.is_dir():
-
-        def exists(path: str) -> bool:
-            return image_file(images_dir, path) is not None
-
-    types: dict[str, str] = {}
-    for group in _groups(kind, features):
-        profiles = [p.profiles[c] for p in parts for c in group if c in p.profiles]
-        declared = {spec.columns[c] for c in group if c in spec.columns}
-        if len(declared) > 1:
-            problems.append(
-                f"task.yaml: columns: {' and '.join(group)} form a pair and need the same type"
-            )
-        if declared:
-            column_type = sorted(declared)[0]
-        elif not profiles:
-            column_type = "text"
-            warnings.append(f"column {examples(group)} is empty in every row")
-        else:
-            profile = merge(profiles)
-            column_type = infer_from_profile(profile, exists)
-            if profile.present == 0:
-                warnings.append(f"column {examples(group)} is empty in every row")
-            elif column_type == "text" and profile.image_like:
-                warnings.append(
-                    f"column {examples(group)} looks like image paths but no file exists under"
-                    f" {FOLDER}/; it is treated as text"
-                )
-        types.update(dict.fromkeys(group, column_type))
-    for part in parts:
-        for name in features:
-            profile = part.profiles.get(name)
-            declared_numeric = types.get(name) == "numeric" and name in spec.columns
-            if declared_numeric and profile is not None and profile.bad_rows:
-                problems.append(
-                    f"{part.name}: column '{name}' is declared numeric but holds values"
-                    f" that are not numbers ({plural(profile.bad_rows, 'row')}):"
-                    f" {examples(profile.bad_distinct())}"
-                )
-    return types
-
-
-def _check_images(
-    folder: Path, types: dict[str, str], parts: list[Part], problems: list[str]
-) -> set[str]:
-    """Image paths exist under ``images/`` and decode; ``images/`` only with image columns."""
-    images_dir = folder / FOLDER
-    image_columns = [name for name, ctype in types.items() if ctype == "image"]
-    if images_dir.is_dir() and not image_columns:
-        problems.append(
-            f"{FOLDER}/ is present but no column holds image paths; declare the image columns"
-            " in task.yaml (for example  columns: {photo: image})"
-        )
-    paths: set[str] = set()
-    for part in parts:
-        for name in image_columns:
-            profile = part.profiles.get(name)
-            if profile is not None:
-                counts = profile.path_counts()
-                paths |= check_image_paths(
-                    images_dir,
-                    part.name,
-                    name,
-                    counts["value"].to_pylist(),
-                    counts["count"].to_pylist(),
-                    problems,
-                )
-    check_decodable(images_dir, paths, problems)
-    return paths

@@ -152,8 +152,8 @@ def test_a_group_one_profile_shows_to_be_text_is_not_profiled_further() -> None:
     """A profile past the distinct cap, not numeric, not image-like, decides its group's
     type (text, whatever the others hold): the other profiles of the group (test's, the
     other side of a pair) gather no more text facts, but still their floats' flag."""
+    from datasets.core.infer import infer_from_profile
     from datasets.core.profile import merge
-    from datasets.core.validate import infer_from_profile
 
     settled: set[str] = set()
     train = ColumnProfile(distinct_cap=3, settled=settled, group="title")
@@ -169,8 +169,8 @@ def test_a_group_one_profile_shows_to_be_text_is_not_profiled_further() -> None:
     alone = ColumnProfile(distinct_cap=3)  # the same values, no shared groups
     for values in (["x", "1", "y"], [1.5, 2.0]):
         alone.add(pa.array(values))
-    assert infer_from_profile(merge([train, test]), None) == "text"
-    assert infer_from_profile(merge([train, alone]), None) == "text"
+    assert infer_from_profile(profile=merge([train, test]), exists=None) == "text"
+    assert infer_from_profile(profile=merge([train, alone]), exists=None) == "text"
     other = ColumnProfile(distinct_cap=3, settled=settled, group="brand")
     other.add(pa.array(["x", "y"]))
     assert other.present == 2  # another group: profiled

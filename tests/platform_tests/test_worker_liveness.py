@@ -158,7 +158,7 @@ def test_a_worker_presumed_dead_that_then_dies_is_taken_back_at_once(r, make, sw
 
 
 def test_a_lock_another_worker_holds_is_never_released_by_this_one(r, make, swept):
-    a, c = make("w@a#1"), make("w@c#1")
+    a = make("w@a#1")
     a.beat()
     r.set(liveness.LOCK_PREFIX + "w@b#1", "w@c#1", ex=60)  # c is taking b back now
     assert not a.take_back("w@b#1", "its worker w@b#1 stopped beating")
