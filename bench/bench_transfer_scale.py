@@ -120,7 +120,8 @@ from datasets.models import Task  # noqa: E402
 from leaderboard.benchmark import transfer_decomposition  # noqa: E402
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first  # noqa: E402
 from leaderboard.models import LeaderboardEntry  # noqa: E402
-from leaderboard.transfer import cell_resamples, transfer_matrix  # noqa: E402
+from leaderboard.transfer import transfer_matrix  # noqa: E402
+from leaderboard.transfer_cells import cell_resamples  # noqa: E402
 from scoring.core import Aligned, save_predictions  # noqa: E402
 from scoring.models import Submission, SubmissionStatus  # noqa: E402
 
@@ -270,7 +271,7 @@ def first_over_cells(track: Track) -> None:
     """P(first) over the matrix's algorithms: each task's scores and row resamples from
     the cells in the cache (tasks resampled within the track)."""
     matrix = transfer_matrix(track=track)
-    drawn = cell_resamples(matrix)  # from the cell cache, as the decomposition reads them
+    drawn = cell_resamples(matrix=matrix)  # from the cell cache, as the decomposition reads them
     algorithms = [row.algorithm.pk for row in matrix.rows]
     tasks = []
     for t, task in enumerate(matrix.tasks):

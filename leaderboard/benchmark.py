@@ -49,7 +49,9 @@ from leaderboard.core.benchmark.decomposition import (
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
 
 from .core.transfer import TransferCell
-from .transfer import TransferMatrix, TransferRow, cell_resamples, withheld_note
+from .transfer import TransferMatrix, TransferRow
+from .transfer_cells import cell_resamples
+from .transfer_shown import withheld_note
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class MatrixDecomposition:
     algorithm_names: dict[str, tuple[int, str, str]]  # key -> (algorithm id, name, team)
     team_names: dict[int, str]  # team id -> name
     updating: bool = False
-    # The matrix's withheld tasks (``leaderboard.transfer.withheld_note``): None when none.
+    # The matrix's withheld tasks (``leaderboard.transfer_shown.withheld_note``): None when none.
     withheld: dict | None = None
 
 
@@ -97,7 +99,7 @@ def _fitted(matrix: TransferMatrix) -> list[tuple[str, str, float, str]]:
 
 def _cells(matrix: TransferMatrix, fitted: list[tuple[str, str, float, str]]) -> list[DeltaCell]:
     """The fit's cells with their row resamples (read from the cell cache only now)."""
-    resamples = cell_resamples(matrix)
+    resamples = cell_resamples(matrix=matrix)
     cells = []
     for algorithm, task, delta, key in fitted:
         drawn = resamples.get(key)
@@ -152,7 +154,7 @@ def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> Mat
         for row in matrix.rows
     }
     teams = {row.algorithm.team_id: row.algorithm.team.name for row in matrix.rows}
-    withheld = withheld_note(matrix)
+    withheld = withheld_note(matrix=matrix)
     fitted = _fitted(matrix)
     if not fitted:
         if withheld is None:
@@ -402,7 +404,7 @@ def _frontier_note(
 ) -> str | None:
     """Why a point is not placed: for a row whose every delta is withheld from the reader
     (the ladder boards, ``leaderboard.transfer``), that, rather than "no quality score"."""
-    withheld = withheld_note(matrix)
+    withheld = withheld_note(matrix=matrix)
     if quality is None and withheld is not None:
         hidden = [
             run is not None and matrix.withholds(task, row.algorithm, run)

@@ -42,7 +42,8 @@ from kinds import metric_direction
 
 from .models import LeaderboardEntry, Split
 from .shown import hidden_phases, hidden_tasks, task_board_for
-from .transfer import TransferMatrix, run_score, transfer_matrix
+from .transfer import TransferMatrix, transfer_matrix
+from .transfer_shown import run_score
 
 COLUMNS = (
     "method",
@@ -283,7 +284,7 @@ def _cell_rows(
     its delta against the baseline, with the paired interval."""
     provenance = _provenance(run, task, reproduced)
     method, team = _label(run), run.version.algorithm.team.name
-    score = cell.score if cell is not None else run_score(run, task, split)
+    score = cell.score if cell is not None else run_score(run=run, task=task, split=split)
     if not on_board and _number(score) is not None:
         yield _row(
             method=method,

@@ -15,7 +15,8 @@ still being scored, and a cancelled run, say nothing about the algorithm and are
 over. Where no finished run says anything, a **queued or running** run is shown as such
 (``TransferRow.pending``), never as "not run": a task that just arrived shows its AutoGluon
 baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
-``queued``, ``running``, ``failed``, ``not run``) says why a cell's delta is still empty.
+``queued``, ``running``, ``failed``, ``not run``; :mod:`leaderboard.transfer_baselines`) says
+why a cell's delta is still empty.
 The private split is shown only when :func:`challenges.split_access.private_visible`
 allows. On a ladder board's public split (docs/organizers/ladder.md) a cell is the exact public
 score of a team's method, which the board hides from participants and the public until the
@@ -23,13 +24,17 @@ reveal: the matrix made for such a reader (``hidden``: the ids of those tasks,
 ``leaderboard.shown.hidden_tasks``) keeps each cell's run and status but not its score, delta
 or interval (:data:`LADDER_CELL` says why), and the row means, the decomposition and the
 frontier are computed from the cells it keeps. The AutoGluon baseline's own cells stay, as
-its board entry does. Cells are cached by the ids of the two prediction files, so a new run or a new
-baseline is a new key.
+its board entry does. How the page and the API show the cells, and what the matrix withholds
+in words: :mod:`leaderboard.transfer_shown`.
+
+One cell is computed and cached in :mod:`leaderboard.transfer_cells`, by the ids of the two
+prediction files, so a new run or a new baseline is a new key.
 
 At company scale (100 algorithms x 200 tasks: 20,000 cells) the matrix reads what it shows
 of its cells (the score, the baseline's, the delta and its interval) in one round trip
 (``cache.get_many`` of each cell's summary); a cell's 1,000 row resamples, eight kilobytes
-each, are read only by the decomposition when it is fitted (:func:`cell_resamples`). A cell
+each, are read only by the decomposition when it is fitted
+(:func:`leaderboard.transfer_cells.cell_resamples`). A cell
 computed anew is computed task by task, so every algorithm's cell on a task shares that
 task's solution and resample counts. The matrix is assembled from one column per task
 (:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.cache.transfer_cache``,
@@ -40,39 +45,24 @@ column again, not every cell's run.
 from __future__ import annotations
 
 import copy
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
-from algorithms.failures import INVALID_OUTPUT, run_failure
-from algorithms.models import (
-    ACTIVE,
-    BASELINE_PROFILE,
-    STRESS_PROFILES,
-    Algorithm,
-    AlgorithmRun,
-    AlgorithmRunStatus,
-)
+from algorithms.models import ACTIVE, STRESS_PROFILES, Algorithm, AlgorithmRun, AlgorithmRunStatus
 from algorithms.selectors import runs_with_versions, transfer_cell_runs
-from algorithms.stress_selectors import robustness_for_runs
 from challenges.models import Track
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import has_bootstrap
-from leaderboard.core.transfer import TransferCell, transfer_cell
-from scoring.core.predictions import load_pred
-from scoring.models import SubmissionStatus
-from scoring.solutions import solution_for_task
+from leaderboard.core.transfer import TransferCell
 
 from .cache import transfer_cache
 from .models import LeaderboardEntry, Split
+from .transfer_baselines import BaselineState, baseline_entries, task_baseline_states
+from .transfer_cells import Wanted, cell_key, cell_of_summary, cell_summary, measured_cells
 
-logger = logging.getLogger(__name__)
-
-CACHE_SECONDS = 24 * 3600
 RUN_FIELDS = (
     "id",
     "status",
@@ -108,34 +98,6 @@ class TransferRow:
     # In task order: the queued or running run where no finished run says anything.
     pending: list[AlgorithmRun | None] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)  # each cell's cache key
-
-
-# A task's AutoGluon baseline, as the transfer cells' deltas wait for it.
-BASELINE_SCORED = "scored"
-BASELINE_NOT_RUN = "not run"
-
-
-@dataclass(frozen=True)
-class BaselineState:
-    """Where a task's AutoGluon baseline stands: ``scored`` (on the board: deltas exist),
-    ``queued``, ``running`` (its run, or the scoring of its predictions), ``failed`` (with
-    its category, :mod:`algorithms.failures`: public, so never the run's log or message)
-    or ``not run``; ``run`` is the baseline run it speaks of, if any."""
-
-    status: str
-    run: AlgorithmRun | None = None
-    error: str = ""
-
-    @property
-    def reason(self) -> str | None:
-        """Why a cell of this task has no delta (None when the baseline is scored)."""
-        if self.status == BASELINE_SCORED:
-            return None
-        if self.status == BASELINE_NOT_RUN:
-            return "the task's AutoGluon baseline has not run: a delta needs its score"
-        if self.status == "failed":
-            return "the task's AutoGluon baseline failed: a delta needs its score (run it again)"
-        return f"the task's AutoGluon baseline is {self.status}: a delta needs its score"
 
 
 @dataclass(frozen=True)
@@ -197,42 +159,6 @@ BLIND_CELL = (
 )
 
 
-def withheld_view(hidden: frozenset[int], phases: frozenset[int] = frozenset()) -> str:
-    """The part of a kept answer's key (``leaderboard.cache.transfer_cache.kept``) that says
-    which tasks' cells (and blind phases' cells) it withholds: readers of different cells
-    never share an answer."""
-    view = "withheld:" + ",".join(str(pk) for pk in sorted(hidden))
-    return view + (":phases:" + ",".join(str(pk) for pk in sorted(phases)) if phases else "")
-
-
-def withheld_note(matrix: TransferMatrix) -> dict | None:
-    """What the matrix withholds from its reader, in words: ``{"tasks", "reason"}`` (None:
-    nothing)."""
-    slugs = matrix.hidden_slugs
-    if not slugs:
-        if matrix.blind_withheld():
-            return {"tasks": [], "reason": BLIND_NOTE}
-        return None
-    return {
-        "tasks": slugs,
-        "reason": (
-            f"The tasks {', '.join(slugs)} have ladder boards: their cells of teams' methods "
-            "on the public rows are exact public scores, which those boards hide until the "
-            "private split is revealed. Their runs and statuses are shown; their scores, "
-            "deltas and intervals are not, and the means, the decomposition and the frontier "
-            "use only the cells shown (docs/organizers/ladder.md)."
-        ),
-    }
-
-
-BLIND_NOTE = (
-    "Cells of teams' methods run in a blind phase are withheld until the organizers reveal "
-    "the results: their runs and statuses are shown; their scores, deltas and intervals are "
-    "not, and the means, the decomposition and the frontier use only the cells shown "
-    "(docs/participants/phases.md)."
-)
-
-
 def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
     """(algorithm id, task id) -> the newest queued or running run (reproductions repeat a
     finished run, which speaks for them)."""
@@ -248,211 +174,6 @@ def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
     return pending
 
 
-def task_baseline_states(tasks: list[Task], scored: set[int]) -> list[BaselineState]:
-    """Each task's :class:`BaselineState`: scored when its board has the baseline entry,
-    else what its newest baseline run says."""
-    newest: dict[int, AlgorithmRun] = {}
-    runs = AlgorithmRun.objects.filter(
-        task__in=tasks, profile=BASELINE_PROFILE, reproduces__isnull=True
-    ).select_related("submission")
-    for run in runs.order_by("-pk"):
-        newest.setdefault(run.task_id, run)
-    states = []
-    for task in tasks:
-        run = newest.get(task.pk)
-        if task.pk in scored:
-            states.append(BaselineState(BASELINE_SCORED, run))
-        elif run is None or run.status == AlgorithmRunStatus.CANCELLED:
-            states.append(BaselineState(BASELINE_NOT_RUN, run))
-        elif run.status == AlgorithmRunStatus.FAILED:
-            states.append(BaselineState("failed", run, run_failure(run) or ""))
-        elif run.status == AlgorithmRunStatus.SUCCEEDED:
-            failed = run.submission_id and run.submission.status == SubmissionStatus.FAILED
-            states.append(
-                BaselineState("failed", run, INVALID_OUTPUT)
-                if failed
-                else BaselineState("running", run)  # its predictions are being scored
-            )
-        else:
-            states.append(BaselineState(str(run.status), run))
-    return states
-
-
-def baseline_states(matrix: TransferMatrix) -> list[BaselineState]:
-    """``matrix.baselines``, or "not run" for each task of a matrix made without them."""
-    return matrix.baselines or [BaselineState(BASELINE_NOT_RUN)] * len(matrix.tasks)
-
-
-@dataclass(frozen=True)
-class ShownCell:
-    """One cell as the page and the API show it: the scored cell (or None), the run it
-    speaks of (the finished one, else the queued or running one; None: not run), why there
-    is no delta (None when there is one) and the run's own score. A failed run shows its
-    ``failure`` category (:mod:`algorithms.failures`), never its error or log."""
-
-    cell: TransferCell | None
-    run: AlgorithmRun | None
-    reason: str | None
-    score: float | None
-    hidden: bool = False  # a scored cell withheld from this reader (:data:`LADDER_CELL`)
-
-    @property
-    def failure(self) -> str | None:
-        return None if self.run is None else run_failure(self.run)
-
-
-def cell_reason(run: AlgorithmRun, baseline: BaselineState) -> str:
-    """Why a cell of ``run`` has no delta, in words."""
-    if run.status in ACTIVE:
-        return f"the run is {run.status}"
-    if run.status == AlgorithmRunStatus.FAILED:
-        return "the run failed"
-    return baseline.reason or "no delta is computed for this task's metric"
-
-
-def shown_cells(matrix: TransferMatrix, row: TransferRow) -> list[ShownCell]:
-    """``row``'s cells in task order, as :class:`ShownCell`."""
-    pending = row.pending or [None] * len(matrix.tasks)
-    shown = []
-    for task, cell, finished, waiting, baseline in zip(
-        matrix.tasks, row.cells, row.runs, pending, baseline_states(matrix), strict=True
-    ):
-        run = finished or waiting
-        if cell is not None:
-            shown.append(ShownCell(cell, run, None, cell.score))
-        elif run is None:
-            shown.append(ShownCell(None, None, "not run", None))
-        elif run.status == AlgorithmRunStatus.SUCCEEDED and matrix.withholds(
-            task, row.algorithm, run
-        ):
-            why = matrix.withheld_cell(task, row.algorithm, run)
-            shown.append(ShownCell(None, run, why, None, hidden=True))
-        else:
-            score = (
-                run_score(run, task, matrix.split)
-                if run.status == AlgorithmRunStatus.SUCCEEDED
-                else None
-            )
-            shown.append(ShownCell(None, run, cell_reason(run, baseline), score))
-    return shown
-
-
-def run_score(run: AlgorithmRun, task: Task, split: str) -> float | None:
-    """The run's primary score on ``split``: its submission's, or (an organizer's run) the
-    scores stored on it; None when it has none."""
-    scores = run.submission.scores if run.submission_id else run.scores
-    primary = task.primary_metric or kind_get(task.kind).primary
-    value = ((scores or {}).get(split) or {}).get(primary)
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _predictions(field: FieldFile) -> np.ndarray:
-    """The stored codes as stored (a cell only compares them with the truth's)."""
-    with field.open("rb") as handle:
-        return load_pred(handle.read())
-
-
-def _cell_key(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> str:
-    source = run.submission.predictions if run.submission_id else run.predictions
-    # v3: cells keep their row resamples and say whether they are all the same (issue 38);
-    # v4: above 2**14 rows they resample 4,096 random blocks (issue 43), and a task's cells
-    # must all come from the same draws to be paired
-    return f"transfer:v4:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
-
-
-SUMMARY = ":summary"  # the cell without its resamples (what the matrix shows)
-
-
-def _summary(cell: TransferCell) -> tuple[float, float, float, float, float, bool]:
-    return (cell.score, cell.baseline, cell.delta, cell.delta_low, cell.delta_high, cell.flat)
-
-
-def _from_summary(summary: tuple) -> TransferCell:
-    """The cell of a summary (:func:`_summary`), without its resamples."""
-    score, base, delta, low, high, flat = summary
-    return TransferCell(
-        score=score, baseline=base, delta=delta, delta_low=low, delta_high=high, flat=flat
-    )
-
-
-def _shown(cell: TransferCell) -> TransferCell:
-    """The cell as the matrix keeps it: its summary, without its resamples."""
-    score, base, delta, low, high, flat = _summary(cell)
-    return TransferCell(
-        score=score, baseline=base, delta=delta, delta_low=low, delta_high=high, flat=flat
-    )
-
-
-def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> TransferCell:
-    key = _cell_key(run, task, baseline, split)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    source = run.submission.predictions if run.submission_id else run.predictions
-    solution = solution_for_task(task)
-    public = np.asarray(solution.is_public, dtype=bool)
-    cell = transfer_cell(
-        y=np.asarray(solution.y),
-        pred=_predictions(source),
-        baseline_pred=_predictions(baseline.submission.predictions),
-        kind=task.kind,
-        metric=task.primary_metric or None,
-        rows=public if split == Split.PUBLIC else ~public,
-    )
-    cache.set_many({key: cell, key + SUMMARY: _summary(cell)}, CACHE_SECONDS)
-    return cell
-
-
-def _cells(wanted: list[tuple[AlgorithmRun, Task, LeaderboardEntry]], split: str) -> list:
-    """Each wanted cell without its resamples (None where it could not be computed): the
-    summaries in one round trip, the others computed task by task."""
-    keys = [_cell_key(run, task, baseline, split) for run, task, baseline in wanted]
-    found = cache.get_many([key + SUMMARY for key in keys]) if keys else {}
-    out: list[TransferCell | None] = [None] * len(wanted)
-    missing = []
-    for i, key in enumerate(keys):
-        summary = found.get(key + SUMMARY)
-        if isinstance(summary, tuple) and len(summary) == 6:
-            score, base, delta, low, high, flat = summary
-            out[i] = TransferCell(
-                score=score, baseline=base, delta=delta, delta_low=low, delta_high=high, flat=flat
-            )
-        else:
-            missing.append(i)
-    for i in sorted(missing, key=lambda i: wanted[i][1].pk):  # a task's cells together
-        run, task, baseline = wanted[i]
-        try:
-            cell = _cell(run, task, baseline, split)
-        except Exception:  # one unreadable file must not take the page down
-            logger.exception("transfer cell %s x %s failed", run.version.algorithm_id, task.slug)
-            continue
-        out[i] = _shown(cell)
-    return out
-
-
-def cell_resamples(matrix: TransferMatrix) -> dict[str, np.ndarray]:
-    """Each scored cell's row resamples by its key (read only to fit the decomposition): in
-    one round trip, any the cache lost computed again."""
-    keys = [key for row in matrix.rows for key in row.keys if key is not None]
-    found = cache.get_many(keys) if keys else {}
-    out = {key: cell.resamples for key, cell in found.items() if cell.resamples is not None}
-    tasks = {task.pk: task for task in matrix.tasks}
-    for row in matrix.rows:
-        for key, run in zip(row.keys, row.runs, strict=True):
-            if key is None or key in out or run is None:
-                continue
-            try:
-                cell = _cell(
-                    run, tasks[run.task_id], matrix.baseline_entries[run.task_id], matrix.split
-                )
-            except Exception:
-                logger.exception("transfer cell %s failed", key)
-                continue
-            if cell.resamples is not None:
-                out[key] = cell.resamples
-    return out
-
-
 def _track_values(
     run: AlgorithmRun | None, task: Task, baseline: LeaderboardEntry, split: str, cell: TransferCell
 ) -> tuple[float | None, float | None]:
@@ -465,27 +186,15 @@ def _track_values(
     )
 
 
-def _baseline_entries(tasks: list[Task], split: str) -> dict[int, LeaderboardEntry]:
-    """Each task's baseline entry on ``split`` by task id, where it has predictions to
-    measure cells from."""
-    return {
-        e.task_id: e
-        for e in LeaderboardEntry.objects.filter(
-            task__in=tasks, split=split, is_baseline=True
-        ).select_related("submission")
-        if e.submission.predictions
-    }
-
-
 def _wanted_cells(
     algorithms: list[Algorithm],
     tasks: list[Task],
     latest: dict[tuple[int, int], AlgorithmRun],
     baselines: dict[int, LeaderboardEntry],
-) -> tuple[list[tuple[AlgorithmRun, Task, LeaderboardEntry]], dict[tuple[int, int], int]]:
+) -> tuple[list[Wanted], dict[tuple[int, int], int]]:
     """The cells there is a delta for (a succeeded run, the task's baseline, a metric the
     bootstrap computes), algorithm by algorithm, and (algorithm, task) -> index among them."""
-    wanted: list[tuple[AlgorithmRun, Task, LeaderboardEntry]] = []
+    wanted: list[Wanted] = []
     at: dict[tuple[int, int], int] = {}
     for algorithm in algorithms:
         for task in tasks:
@@ -564,12 +273,15 @@ class TransferColumn:
         state = dict(self.__dict__)
         for name in ("latest", "pending"):
             state[name] = {a: _without_version(run) for a, run in state[name].items()}
-        state["measured"] = {a: (_summary(c), key) for a, (c, key) in self.measured.items()}
+        state["measured"] = {
+            a: (cell_summary(cell=c), key) for a, (c, key) in self.measured.items()
+        }
         return state
 
     def __setstate__(self, state: dict) -> None:
         state["measured"] = {
-            a: (_from_summary(summary), key) for a, (summary, key) in state["measured"].items()
+            a: (cell_of_summary(summary=summary), key)
+            for a, (summary, key) in state["measured"].items()
         }
         self.__dict__.update(state)
 
@@ -601,10 +313,10 @@ def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn
     cell cache), in a fixed number of queries however many tasks."""
     latest = transfer_cell_runs(tasks=tasks, only=RUN_FIELDS)
     pending = {key: run for key, run in _pending_runs(tasks).items() if key not in latest}
-    baselines = _baseline_entries(tasks, split)
+    baselines = baseline_entries(tasks=tasks, split=split)
     algorithms = list({run.version.algorithm for run in latest.values()})
     wanted, at = _wanted_cells(algorithms, tasks, latest, baselines)
-    computed = _cells(wanted, split)
+    computed = measured_cells(wanted=wanted, split=split)
     parts: dict[int, tuple[dict, dict, dict]] = {task.pk: ({}, {}, {}) for task in tasks}
     for (algorithm_id, task_id), run in latest.items():
         parts[task_id][0][algorithm_id] = run
@@ -615,12 +327,16 @@ def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn
         if computed[index] is None:
             failed.add(task_id)
         else:
-            parts[task_id][2][algorithm_id] = (computed[index], _cell_key(*wanted[index], split))
+            run, task, baseline = wanted[index]
+            key = cell_key(run=run, task=task, baseline=baseline, split=split)
+            parts[task_id][2][algorithm_id] = (computed[index], key)
     return {
         task.pk: TransferColumn(
             *parts[task.pk], baselines.get(task.pk), state, complete=task.pk not in failed
         )
-        for task, state in zip(tasks, task_baseline_states(tasks, set(baselines)), strict=True)
+        for task, state in zip(
+            tasks, task_baseline_states(tasks=tasks, scored=set(baselines)), strict=True
+        )
     }
 
 
@@ -698,15 +414,3 @@ def transfer_matrix(
 
 def _phase_of(run: AlgorithmRun | None) -> int | None:
     return None if run is None else run.phase_id
-
-
-def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
-    """The robustness view of the matrix (docs/organizers/stress.md): run id -> the figures of its
-    method's stress run on the cell's task, on the matrix's split (None: none yet)."""
-    runs = [
-        run
-        for row in matrix.rows
-        for task, run in zip(matrix.tasks, row.runs, strict=True)
-        if run is not None and not matrix.withholds(task, row.algorithm, run)
-    ]
-    return robustness_for_runs(runs=runs, split=matrix.split)

@@ -51,11 +51,10 @@ from .benchmark import (
 )
 from .cache import transfer_cache
 from .shown import hidden_phases, hidden_tasks
-from .transfer import (
-    TransferMatrix,
+from .transfer import TransferMatrix, transfer_matrix
+from .transfer_shown import (
     baseline_states,
     shown_cells,
-    transfer_matrix,
     transfer_robustness,
     withheld_note,
     withheld_view,
@@ -279,7 +278,7 @@ class TrackTransferApi(APIView):
         tasks = list(track.tasks.all())
         hidden = frozenset(hidden_tasks(tasks=tasks, split=split, user=request.user))
         blind = hidden_phases(tasks=tasks, user=request.user)  # a blind phase's cells (0066)
-        view = withheld_view(hidden, blind)
+        view = withheld_view(hidden=hidden, phases=blind)
 
         def payload() -> tuple[dict, bool]:
             matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
@@ -301,7 +300,7 @@ class TrackTransferApi(APIView):
 def transfer_payload(matrix: TransferMatrix) -> dict:
     """The matrix as the API's JSON."""
     algorithms, cells = [], []
-    robustness = transfer_robustness(matrix)
+    robustness = transfer_robustness(matrix=matrix)
     for row in matrix.rows:
         algorithm = row.algorithm
         algorithms.append(
@@ -314,7 +313,7 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                 "covered": row.covered,
             }
         )
-        for task, shown in zip(matrix.tasks, shown_cells(matrix, row), strict=True):
+        for task, shown in zip(matrix.tasks, shown_cells(matrix=matrix, row=row), strict=True):
             cell, run = shown.cell, shown.run
             if run is None:
                 continue
@@ -350,9 +349,9 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                 "run": state.run.pk if state.run else None,
                 "error": state.error,
             }
-            for task, state in zip(matrix.tasks, baseline_states(matrix), strict=True)
+            for task, state in zip(matrix.tasks, baseline_states(matrix=matrix), strict=True)
         ],
         "decomposition": decomposition_payload(transfer_decomposition(matrix)),
         "frontier": frontier_payload(*transfer_frontier(matrix)),
-        "withheld": withheld_note(matrix),
+        "withheld": withheld_note(matrix=matrix),
     }

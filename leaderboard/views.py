@@ -41,11 +41,11 @@ from .shakeup_panel import shakeup_panel
 from .shown import board_hides, hidden_phases, hidden_tasks, task_board_for
 from .track_rank_sets import track_rank_sets
 from .track_shown import track_first_for
-from .transfer import (
+from .transfer import transfer_matrix
+from .transfer_baselines import task_baseline_states
+from .transfer_shown import (
     baseline_states,
     shown_cells,
-    task_baseline_states,
-    transfer_matrix,
     transfer_robustness,
     withheld_note,
     withheld_view,
@@ -322,14 +322,14 @@ def _baseline_scores(board) -> list[tuple[float | None, object]]:
     """Per task of a track board: the baseline's score and where its run stands."""
     scores = [board.baseline_scores.get(t.slug) for t in board.tasks]
     scored = {t.pk for t, score in zip(board.tasks, scores, strict=True) if score is not None}
-    return list(zip(scores, task_baseline_states(board.tasks, scored), strict=True))
+    return list(zip(scores, task_baseline_states(tasks=board.tasks, scored=scored), strict=True))
 
 
 def _robustness_rows(matrix) -> list:
     """The transfer matrix's robustness view (docs/organizers/stress.md): per algorithm, its stress
     figures on each task (``{"withheld": why}`` where the matrix withholds the cell: its clean
     score is a ladder board's exact public score)."""
-    shown = transfer_robustness(matrix)
+    shown = transfer_robustness(matrix=matrix)
     return [
         (
             row,
@@ -351,7 +351,7 @@ def _transfer_rows_html(matrix) -> list:
     renders its row again, not the 20,000 cells)."""
     contexts = []
     for row in matrix.rows:
-        cells = [(cell, cell_interval(cell.cell)) for cell in shown_cells(matrix, row)]
+        cells = [(cell, cell_interval(cell.cell)) for cell in shown_cells(matrix=matrix, row=row)]
         shows = (
             row.algorithm.name,
             row.algorithm.team.name,
@@ -415,7 +415,9 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
                 "split": split,
                 "matrix": matrix,
                 "row_html": _transfer_rows_html(matrix),
-                "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
+                "task_baselines": list(
+                    zip(matrix.tasks, baseline_states(matrix=matrix), strict=True)
+                ),
                 "decomposition": page.decomposition,
                 "decomposed": page.decomposed,
                 "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes
@@ -423,7 +425,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
                 "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
                 "private_visible": shown.private_visible,
                 "robustness_html": _robustness_rows_html(matrix),
-                "withheld": withheld_note(matrix),
+                "withheld": withheld_note(matrix=matrix),
             },
         )
         return html, not page.decomposition["updating"]
@@ -435,7 +437,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
         "page",
         split,
         str(int(shown.private_visible)),
-        withheld_view(hidden, blind),
+        withheld_view(hidden=hidden, phases=blind),
         transfer_cache.template_digest("leaderboard/transfer_sections.html"),
         compute=sections,
     )

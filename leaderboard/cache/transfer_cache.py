@@ -64,8 +64,8 @@ T = TypeVar("T")
 
 SCOPE = "transfer"
 # A column's key is its content's fingerprint, so it never goes stale: kept as long as the
-# cells' summaries (``leaderboard.transfer.CACHE_SECONDS``). A kept answer lives the board
-# cache's ``BOARD_CACHE_SECONDS``; after that it is assembled again from the kept columns
+# cells' summaries (``leaderboard.transfer_cells.CACHE_SECONDS``). A kept answer lives the
+# board cache's ``BOARD_CACHE_SECONDS``; after that it is assembled again from the kept columns
 # (what a new cell costs), not from the database.
 COLUMN_SECONDS = 24 * 3600
 # Bump when what a kept answer holds changes shape (a cell's computation, the JSON, a filter

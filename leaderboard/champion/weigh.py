@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 from challenges.models import Challenge
 from datasets.models import Task
 from kinds import kind_get
-from leaderboard.core.gate import GateResult, GateSettings, SliceColumn, gate_evaluate
+from leaderboard.core.gate import GateResult, GateSettings, gate_evaluate
+from leaderboard.core.gate_statistics import SliceColumn
 from leaderboard.models import Split
 from scoring.core import Solution
 from scoring.solutions import solution_for_task

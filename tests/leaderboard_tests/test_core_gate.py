@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from kinds import kind_get
-from leaderboard.core.gate import GateSettings, SliceColumn, gate_evaluate, mcnemar_exact
+from leaderboard.core.gate import GateSettings, gate_evaluate
+from leaderboard.core.gate_statistics import SliceColumn, mcnemar_exact
 
 ALL = None
 
@@ -123,7 +124,7 @@ def test_matching_flips_are_pairs_decided_right_and_mcnemar_can_show_the_improve
     assert result.mcnemar.p == pytest.approx(p) and p < 0.05
     assert result.improved_by == "mcnemar" and result.passes
     assert "Better by McNemar's test: 120 fixed against 24 broken pairs" in result.reasons[0]
-    assert mcnemar_exact(0, 0).p == 1.0
+    assert mcnemar_exact(fixes=0, breaks=0).p == 1.0
 
 
 # --- grouping: the entity's membership -------------------------------------------------
@@ -228,7 +229,7 @@ def test_holm_decides_as_statsmodels_does(monkeypatch):
 
     monkeypatch.setattr("gc.collect", lambda *args: 0)  # its one cost, nothing it decides
 
-    from leaderboard.core.gate import holm_rejections
+    from leaderboard.core.gate_statistics import holm_rejections
 
     rng = np.random.default_rng(9)
     for m in (1, 2, 5, 30):
@@ -236,5 +237,5 @@ def test_holm_decides_as_statsmodels_does(monkeypatch):
             p = rng.beta(0.3, 1.0, m)  # many small p-values, some ties at rounding
             p = np.round(p, 3)
             expected, *_ = multipletests(p, alpha=0.05, method="holm")
-            assert holm_rejections(list(p), alpha=0.05) == expected.tolist()
-    assert holm_rejections([], alpha=0.05) == []
+            assert holm_rejections(p_values=list(p), alpha=0.05) == expected.tolist()
+    assert holm_rejections(p_values=[], alpha=0.05) == []

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from leaderboard.core.gate import GateSettings, SliceColumn, gate_evaluate
+from leaderboard.core.gate import GateSettings, gate_evaluate
+from leaderboard.core.gate_statistics import SliceColumn
 
 
 def _labels(rng: np.random.Generator, n: int, p_fix: float, p_break: float, p_both_wrong=0.05):

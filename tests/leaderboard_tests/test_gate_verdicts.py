@@ -13,13 +13,8 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from kinds import kind_get
-from leaderboard.core.gate import (
-    GateSettings,
-    SliceColumn,
-    gate_evaluate,
-    pass_probability,
-    rows_needed,
-)
+from leaderboard.core.gate import GateSettings, gate_evaluate
+from leaderboard.core.gate_statistics import SliceColumn, pass_probability, rows_needed
 
 
 def scan_rows_needed(nfr: float, epsilon: float, start: int = 1) -> int:
