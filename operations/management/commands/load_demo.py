@@ -31,6 +31,7 @@ from datasets.models import Task, default_public_board
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get, kind_names
 from operations.demo_budget import demo_budget_apply
+from operations.demo_entries import demo_entries_ensure
 from operations.demo_final import (
     bundle_split,
     demo_final_phase,
@@ -193,6 +194,7 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(f"  {line}")
         self.stdout.write(demo_threads_ensure(challenge=challenge))
+        self.stdout.write(demo_entries_ensure(challenge=challenge))
         self.stdout.write(f"load_demo done in {time.monotonic() - started:.1f} s")
         self._queue_baselines(challenge)
 
