@@ -63,7 +63,9 @@ the `chal` command-line client. Scores appear within seconds.
 revealed when the challenge ends, scores the rest and decides the ranking. A track ranks
 teams by their mean score over its tasks (a task without a submission counts 0). The
 **AutoGluon baseline** is shown on every leaderboard as the bar to beat; it never takes a
-rank. Each team may submit up to 5 files per task per UTC day.
+rank. Two example teams ("Example: ...") enter every task with algorithms the platform runs
+in its sandbox, so the boards rank teams from the start. Each team may submit up to 5 files
+per task per UTC day.
 """
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 
