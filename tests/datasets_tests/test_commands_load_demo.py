@@ -19,8 +19,13 @@ from leaderboard.services import leaderboard_bootstrap_compute
 from operations.demo_entries import EXAMPLE_TEAMS
 from operations.management.commands import load_demo as load_demo_command
 from scoring.models import SubmissionStatus
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from tests.datasets_tests.bundles import (
+    write_classification_bundle,
+    write_matching_bundle,
+    write_regression_bundle,
+)
 from tests.datasets_tests.conftest import DEMO_CACHE, api_client_for
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.datasets_tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -350,16 +355,42 @@ def test_the_majority_example_is_the_manual_s_example_algorithm() -> None:
         assert f"```{fence}\n{(folder / name).read_text()}```" in page, name
 
 
+@pytest.fixture
+def every_kind(builders, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Demo tasks of the four kinds: the builders' matching and classification ones, a
+    grouping task on the matching track (as febrl-groups) and a regression one."""
+
+    def grouping(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+        return grouping_bundle(out_dir, task={"slug": "people"})
+
+    def regression(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+        return write_regression_bundle(out_dir, task={"slug": "prices"})
+
+    monkeypatch.setattr(
+        "datasets.demo.DEMO_TASKS",
+        [
+            DemoTask("pairs", "matching", builders.matching),
+            DemoTask("people", "matching", grouping, "grouping"),
+            DemoTask("kinds", "classification", builders.classification),
+            DemoTask("prices", "regression", regression),
+        ],
+    )
+
+
 @pytest.mark.slow
-def test_the_example_runs_are_ranked_and_the_organizers_see_tiers(builders, baselines) -> None:
-    """The example runs executed in the real sandbox: each succeeds and becomes its team's
-    scored entry, and each task board's tiers name both example teams for an organizer."""
+def test_the_example_runs_are_ranked_and_the_organizers_see_tiers(every_kind, baselines) -> None:
+    """The example runs executed in the real sandbox, on a task of every kind: each succeeds
+    and becomes its team's scored entry, and each task board's tiers name both example teams
+    for an organizer."""
     load_demo()
+    assert {task.kind for task in Task.objects.all()} == {
+        "matching", "grouping", "classification", "regression"
+    }  # fmt: skip
     runs = AlgorithmRun.objects.filter(version__algorithm__team__name__in=EXAMPLE_NAMES)
     # Each call runs the queued run the dispatch picks (the fairest), as a worker does.
     while (queued := runs.filter(status=AlgorithmRunStatus.QUEUED).first()) is not None:
         algorithm_run_execute(run_pk=queued.pk)
-    assert runs.count() == 2 * len(EXAMPLE_TEAMS)
+    assert runs.count() == 4 * len(EXAMPLE_TEAMS)
     for run in runs:
         assert run.status == AlgorithmRunStatus.SUCCEEDED, (run.task.slug, run.error, run.log_tail)
         assert run.submission.status == SubmissionStatus.SCORED
