@@ -7,14 +7,26 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
+from algorithms.services.execute import algorithm_run_execute
 from challenges.models import Challenge, Team, Track
 from datasets.demo import DemoSourceUnavailable, DemoTask
 from datasets.models import Task, TaskVersion
+from leaderboard.services import leaderboard_bootstrap_compute
+from operations.demo_entries import EXAMPLE_TEAMS
 from operations.management.commands import load_demo as load_demo_command
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
-from tests.datasets_tests.conftest import DEMO_CACHE
+from scoring.models import SubmissionStatus
+from tests.datasets_tests.bundles import (
+    write_classification_bundle,
+    write_matching_bundle,
+    write_regression_bundle,
+)
+from tests.datasets_tests.conftest import DEMO_CACHE, api_client_for
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
+from tests.datasets_tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -288,3 +300,105 @@ def test_over_an_older_demo_the_held_back_rows_are_staged_once(builders, baselin
     builders.calls.clear()
     load_demo()
     assert builders.calls == ["offline"]  # staged already: nothing built again
+
+
+# --- the example teams (operations.demo_entries) --------------------------------------------
+
+
+EXAMPLE_NAMES = [example.team for example in EXAMPLE_TEAMS]
+
+
+def example_rows() -> tuple[list[str], int, list[tuple[str, str, str]]]:
+    """The example teams, how many versions they have, and every run (team, task, phase)."""
+    teams = sorted(
+        Team.objects.filter(name__in=[e.team for e in EXAMPLE_TEAMS]).values_list("name", flat=True)
+    )
+    versions = AlgorithmVersion.objects.filter(algorithm__team__name__in=teams).count()
+    runs = sorted(
+        AlgorithmRun.objects.filter(version__algorithm__team__name__in=teams).values_list(
+            "version__algorithm__team__name", "task__slug", "phase__slug"
+        )
+    )
+    return teams, versions, runs
+
+
+def test_load_demo_enters_the_example_teams_once(builders, baselines) -> None:
+    out, _ = load_demo()
+
+    teams, versions, runs = example_rows()
+    assert teams == sorted(e.team for e in EXAMPLE_TEAMS)
+    assert versions == len(EXAMPLE_TEAMS)
+    # One team's run a task, queued in the development phase (a blind final follows it).
+    assert runs == sorted(
+        (e.team, slug, "dev") for e in EXAMPLE_TEAMS for slug in ("kinds", "pairs")
+    )
+    examples = AlgorithmRun.objects.filter(version__algorithm__team__name__in=teams)
+    assert {run.profile for run in examples} == {"team"}
+    assert "example teams: Example: majority rule: 2 run(s) queued;" in out
+    # Each team is one member nobody logs in as; the demo's accounts stay without a team.
+    for example in EXAMPLE_TEAMS:
+        (member,) = Team.objects.get(name=example.team).memberships.all()
+        assert member.user.username == example.username
+        assert not member.user.has_usable_password()
+    assert not Team.objects.filter(memberships__user__username__in=["alice", "bob"]).exists()
+
+    out, _ = load_demo()  # a restart: nothing more
+
+    assert example_rows() == (teams, versions, runs)
+    assert "Example: linear model: 0 run(s) queued" in out
+
+
+def test_the_majority_example_is_the_manual_s_example_algorithm() -> None:
+    page = (Path(settings.BASE_DIR) / "docs/participants/submit-an-algorithm.md").read_text()
+    folder = Path(settings.BASE_DIR) / "operations/demo_algorithms/majority"
+    for name, fence in (("algorithm.yaml", "yaml"), ("main.py", "python")):
+        assert f"```{fence}\n{(folder / name).read_text()}```" in page, name
+
+
+@pytest.fixture
+def every_kind(builders, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Demo tasks of the four kinds: the builders' matching and classification ones, a
+    grouping task on the matching track (as febrl-groups) and a regression one."""
+
+    def grouping(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+        return grouping_bundle(out_dir, task={"slug": "people"})
+
+    def regression(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+        return write_regression_bundle(out_dir, task={"slug": "prices"})
+
+    monkeypatch.setattr(
+        "datasets.demo.DEMO_TASKS",
+        [
+            DemoTask("pairs", "matching", builders.matching),
+            DemoTask("people", "matching", grouping, "grouping"),
+            DemoTask("kinds", "classification", builders.classification),
+            DemoTask("prices", "regression", regression),
+        ],
+    )
+
+
+@pytest.mark.slow
+def test_the_example_runs_are_ranked_and_the_organizers_see_tiers(every_kind, baselines) -> None:
+    """The example runs executed in the real sandbox, on a task of every kind: each succeeds
+    and becomes its team's scored entry, and each task board's tiers name both example teams
+    for an organizer."""
+    load_demo()
+    assert {task.kind for task in Task.objects.all()} == {
+        "matching", "grouping", "classification", "regression"
+    }  # fmt: skip
+    runs = AlgorithmRun.objects.filter(version__algorithm__team__name__in=EXAMPLE_NAMES)
+    # Each call runs the queued run the dispatch picks (the fairest), as a worker does.
+    while (queued := runs.filter(status=AlgorithmRunStatus.QUEUED).first()) is not None:
+        algorithm_run_execute(run_pk=queued.pk)
+    assert runs.count() == 4 * len(EXAMPLE_TEAMS)
+    for run in runs:
+        assert run.status == AlgorithmRunStatus.SUCCEEDED, (run.task.slug, run.error, run.log_tail)
+        assert run.submission.status == SubmissionStatus.SCORED
+    organizer = api_client_for(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    for task in Task.objects.all():
+        leaderboard_bootstrap_compute(task_id=task.pk, n_resamples=200)
+        body = organizer.get(f"/api/v1/tasks/{task.slug}/leaderboard/?split=public").json()
+        ranked = {e["team"] for e in body["entries"] if e["rank"] is not None}
+        assert ranked == {e.team for e in EXAMPLE_TEAMS}, body["entries"]
+        assert body["tiers"], body
+        assert sorted(name for tier in body["tiers"] for name in tier) == sorted(ranked)

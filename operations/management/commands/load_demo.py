@@ -31,6 +31,7 @@ from datasets.models import Task, default_public_board
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get, kind_names
 from operations.demo_budget import demo_budget_apply
+from operations.demo_entries import demo_entries_ensure
 from operations.demo_final import (
     bundle_split,
     demo_final_phase,
@@ -62,7 +63,9 @@ the `chal` command-line client. Scores appear within seconds.
 revealed when the challenge ends, scores the rest and decides the ranking. A track ranks
 teams by their mean score over its tasks (a task without a submission counts 0). The
 **AutoGluon baseline** is shown on every leaderboard as the bar to beat; it never takes a
-rank. Each team may submit up to 5 files per task per UTC day.
+rank. Two example teams ("Example: ...") enter every task with algorithms the platform runs
+in its sandbox, so the boards rank teams from the start. Each team may submit up to 5 files
+per task per UTC day.
 """
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 
@@ -193,6 +196,7 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(f"  {line}")
         self.stdout.write(demo_threads_ensure(challenge=challenge))
+        self.stdout.write(demo_entries_ensure(challenge=challenge))
         self.stdout.write(f"load_demo done in {time.monotonic() - started:.1f} s")
         self._queue_baselines(challenge)
 
