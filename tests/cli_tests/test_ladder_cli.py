@@ -70,7 +70,7 @@ def test_chal_prints_shown_scores_and_climbs_never_a_hidden_score(chal, world, l
 
 def test_submit_wait_says_whether_the_entry_climbed(capsys):
     """What ``chal submit --wait`` prints of a scored entry on a ladder board."""
-    from chal_client.main import _print_scores
+    from chal_client.submissions import _print_scores
 
     base = {"status": "scored", "board_mode": "ladder", "metrics": {}}
     _print_scores(
