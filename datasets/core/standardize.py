@@ -10,7 +10,7 @@ and, beside the solution, ``private/solution.keys.npy``: the table of its ids' k
 shape, at least ``KEYS_MIN_ROWS`` of them), the one the validation made to prove them
 distinct.
 
-Train and test are streamed (:class:`datasets.core.stream.PartWriter`): each batch of the
+Train and test are streamed (:class:`datasets.core.part_writer.PartWriter`): each batch of the
 bundle's file is converted to the standard types, appended to the CSV and to the Parquet
 file (one row group per batch) and fed to the card, the CSV and the card on a thread of
 their own. The import writes them while it validates them (``bundle.streamed``): here they
@@ -36,15 +36,13 @@ from common.numbered import shape_metadata
 from datasets.core.card import CardBuilder
 from datasets.core.images import write_images_zip
 from datasets.core.io import standard_schema
+from datasets.core.part_writer import PartWriter, part_paths, standard_column
 from datasets.core.stream import (
     SOLUTION,
-    PartWriter,
     StreamedOutput,
     WrittenSolution,
     keys_wanted,
-    part_paths,
     solution_table,
-    standard_column,
 )
 from datasets.core.validate import ValidatedBundle
 from kinds import kind_get

@@ -45,7 +45,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of 50 rows (Parquet) and 2 KiB blocks (CSV): a bundle of a few hundred rows is
     read, written and confirmed in many batches, as a large one is."""
     monkeypatch.setattr(tables_module, "BATCH_ROWS", 50)
-    monkeypatch.setattr(stream_module, "BATCH_ROWS", 50)
+    monkeypatch.setattr(importlib.import_module("datasets.core.part_writer"), "BATCH_ROWS", 50)
     monkeypatch.setattr(tables_module, "CSV_BLOCK_BYTES", 2048)
     # a key table beside the solution from 16 ids of no numbered shape on (not 4,096)
     monkeypatch.setattr(stream_module, "KEYS_MIN_ROWS", 16)
