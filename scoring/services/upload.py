@@ -78,6 +78,10 @@ class Admission:
     daily_limit: int
     storage: StorageUse | None = None
 
+    def holds_for(self, *, task: Task, user: AbstractBaseUser | AnonymousUser) -> bool:
+        """Was it asked for this upload (the same task and person)?"""
+        return (self.task_id, self.user_id) == (task.pk, user.pk)
+
 
 def submission_admission_check(
     *,
@@ -202,15 +206,16 @@ def submission_create(
     The submission records the phase open at its arrival (``arrived_in``: a run's, the one
     open when it was queued); none after the last phase's end (the post-challenge board).
 
-    ``admission``: what the view's :func:`submission_admission_check` found before it read
-    the body, in the same request; it is not asked again (the rate is taken and the daily
-    limit and quota asked again under the team's lock below). Only the phase is asked
-    again, as the body may have arrived after it ended.
+    ``admission``: what :func:`submission_admission_check` found before the body was read,
+    in the same request (the API view's, the web form's middleware's); it is not asked
+    again (the rate is taken, the daily limit and quota asked again under the team's lock
+    below, whether the team was hidden read with its lock). Only the phase is asked again,
+    as the body may have arrived after it ended.
     """
     replay = submission_replay(task=task, user=user, idempotency_key=idempotency_key)
     if replay is not None:
         return replay
-    if admission is None or (admission.task_id, admission.user_id) != (task.pk, user.pk):
+    if admission is None or not admission.holds_for(task=task, user=user):
         admission = submission_admission_check(task=task, user=user, arrived_in=arrived_in)
         phase, daily_limit = admission.phase, admission.daily_limit  # asked just now
     else:  # asked before the body was read: the phase open now, and its limit

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from scoring.models import Submission, SubmissionStatus
@@ -71,6 +72,25 @@ def test_an_api_upload_asks_each_rule_once_and_the_locked_ones_again(task):
     assert _storage_reads(seen) == 2  # at admission, and under the lock
     assert len(seen.captured_queries) <= UPLOAD_QUERIES
     assert Submission.objects.filter(team=alice.team).count() == 2
+
+
+def test_the_web_forms_upload_asks_the_admission_once(task):
+    """The form's upload is admitted by the middleware before the body is read
+    (scoring/admission.py); the view's ``submission_create`` takes that answer."""
+    alice = make_participant(task.track.challenge, username="alice", name="Alpha")
+    web = Client()
+    web.force_login(alice.user)
+    url = f"/tasks/{task.slug}/submit/"
+    content = csv_bytes(predictions_frame(task))
+
+    with CaptureQueriesContext(connection) as seen:
+        response = web.post(url, {"file": upload(content)})
+
+    assert response.status_code == 302, response.content
+    assert Submission.objects.filter(team=alice.team).count() == 1
+    assert _phase_reads(seen) == 2  # 9 before issue 68
+    assert _daily_counts(seen) == 4  # 6
+    assert _storage_reads(seen) == 2  # 3
 
 
 def test_the_scoring_job_of_an_upload_stays_within_its_queries(task):
