@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 # answer reads (the run it came from, its ladder step).
 UPLOAD_QUERIES = 30  # 46 before issue 68
 # The scoring job: claim, score, the board's refresh in the same transaction, the digests.
-SCORING_QUERIES = 54
+SCORING_QUERIES = {"sqlite": 54, "postgresql": 55}  # PostgreSQL: one statement more
 
 
 @pytest.fixture
@@ -106,4 +106,4 @@ def test_the_scoring_job_of_an_upload_stays_within_its_queries(task):
         status = submission_score(submission_pk=response.json()["id"])
 
     assert status == SubmissionStatus.SCORED
-    assert len(seen.captured_queries) <= SCORING_QUERIES
+    assert len(seen.captured_queries) <= SCORING_QUERIES[connection.vendor]
