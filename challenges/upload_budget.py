@@ -264,18 +264,24 @@ def team_storage_quota() -> int:
     return max(settings.TEAM_STORAGE_QUOTA_MB, 0) * 1024 * 1024
 
 
-def upload_quota_check(*, team: Team, adding_bytes: int, freeing_bytes: int = 0) -> None:
+def upload_quota_check(
+    *, team: Team, adding_bytes: int, freeing_bytes: int = 0, use: StorageUse | None = None
+) -> StorageUse | None:
     """Raise :class:`UploadBudgetExceeded` (413) when ``adding_bytes`` more would take
     ``team`` over its storage quota, ``freeing_bytes`` of what it stores being deleted with
     the upload (a write-up's PDF it replaces, a checked bundle that becomes a data version).
     Call it before storing, and again under the team's lock (:func:`team_upload_lock`)
-    before the upload is recorded (two uploads at once cannot both take the last room)."""
+    before the upload is recorded (two uploads at once cannot both take the last room).
+
+    Returns the use it read (None: no quota). ``use``: the one an earlier check of the same
+    request read (the admission's, before the body), so the check before storing asks the
+    database nothing more; the check under the lock is always given none (it reads again)."""
     quota = team_storage_quota()
     if not quota:
-        return
-    use = team_storage_use(team=team)
+        return None
+    use = use if use is not None else team_storage_use(team=team)
     if use.total - freeing_bytes + adding_bytes <= quota:
-        return
+        return use
     raise UploadBudgetExceeded(
         STORAGE_QUOTA,
         f"Your team's storage quota is {byte_size(quota)} and it uses {byte_size(use.total)} "

@@ -30,7 +30,7 @@ from datasets.models import Task
 from datasets.version_uploads import VersionUploadRefused, task_version_upload_admission
 from scoring.services.references import ReferenceRefused, reference_upload_admission
 from scoring.services.upload import SubmissionRefused, submission_admission_check
-from scoring.views import submit_page_refused
+from scoring.views import ADMITTED, submit_page_refused
 
 WEB_ROUTE = "scoring:submit"
 API_ROUTE = "api-submission-create"
@@ -77,7 +77,7 @@ class UploadAdmissionMiddleware:
         if task is None:
             return None  # the view's own 404
         try:
-            submission_admission_check(
+            admission = submission_admission_check(
                 task=task, user=user, declared_bytes=declared_length(request.META)
             )
         except SubmissionRefused as exc:
@@ -87,6 +87,7 @@ class UploadAdmissionMiddleware:
                 body = exc.as_json(request.build_absolute_uri(exc.rules_path))
                 return JsonResponse(body, status=403)
             return rules_redirect(request, exc)
+        setattr(request, ADMITTED, admission)  # the form's upload asks it once (issue 68)
         return None
 
     @staticmethod

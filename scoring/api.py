@@ -341,7 +341,7 @@ class SubmissionCreateApi(APIView):
             replay = submission_replay(task=task, user=request.user, idempotency_key=key)
             if replay is not None:
                 return self._created(request, replay)
-            submission_admission_check(
+            admission = submission_admission_check(
                 task=task, user=request.user, declared_bytes=declared_length(request.META)
             )
         except SubmissionRefused as exc:
@@ -357,6 +357,7 @@ class SubmissionCreateApi(APIView):
                 file=serializer.validated_data["file"],
                 note=serializer.validated_data.get("note", ""),
                 idempotency_key=key,
+                admission=admission,  # asked above: not asked twice (issue 68)
             )
         except SubmissionRefused as exc:
             return refusal_response(exc)

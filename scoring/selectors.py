@@ -11,7 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
-from challenges.models import Team
+from challenges.models import Phase, Team
 from challenges.phases import phase_open, submission_figures_visible
 from challenges.selectors import is_organizer
 from challenges.split_access import private_visible
@@ -170,19 +170,27 @@ class DailyUsage:
 
 
 def submission_daily_usage_for_user(
-    *, user: AbstractBaseUser, task: Task, at: datetime | None = None
+    *, user: AbstractBaseUser, task: Task, at: datetime | None = None, limit: int | None = None
 ) -> DailyUsage:
     """The person's own count, over every team: uploads they made, algorithm runs they
-    started (the run's submission is uploaded by them). Same window and limit as a team's."""
-    return _daily_usage(Submission.objects.filter(uploaded_by=user, task=task), task, at)
+    started (the run's submission is uploaded by them). Same window and limit as a team's
+    (``limit``: as for :func:`submission_daily_usage`)."""
+    submissions = Submission.objects.filter(uploaded_by=user, task=task)
+    return _daily_usage(submissions, task, at, limit)
 
 
-def submission_daily_usage(*, team: Team, task: Task, at: datetime | None = None) -> DailyUsage:
-    """Queued, scoring and scored submissions since the last UTC midnight (failed are free)."""
-    return _daily_usage(Submission.objects.filter(team=team, task=task), task, at)
+def submission_daily_usage(
+    *, team: Team, task: Task, at: datetime | None = None, limit: int | None = None
+) -> DailyUsage:
+    """Queued, scoring and scored submissions since the last UTC midnight (failed are free).
+    ``limit``: today's limit when the caller has it already (:func:`submission_daily_limit`
+    of the phase it found open at ``at``), else it is asked."""
+    return _daily_usage(Submission.objects.filter(team=team, task=task), task, at, limit)
 
 
-def _daily_usage(submissions: QuerySet[Submission], task: Task, at: datetime | None) -> DailyUsage:
+def _daily_usage(
+    submissions: QuerySet[Submission], task: Task, at: datetime | None, limit: int | None
+) -> DailyUsage:
     """``submissions`` made since the last UTC midnight before ``at`` (failed ones are free),
     against the challenge's daily limit."""
     resets_at = next_utc_midnight(at=at or timezone.now())
@@ -191,16 +199,19 @@ def _daily_usage(submissions: QuerySet[Submission], task: Task, at: datetime | N
         .exclude(status=SubmissionStatus.FAILED)
         .count()
     )
-    return DailyUsage(used=used, limit=_daily_limit(task=task, at=at), resets_at=resets_at)
+    if limit is None:
+        open_phase = phase_open(challenge=task.track.challenge, at=at)
+        limit = submission_daily_limit(task=task, open_phase=open_phase)
+    return DailyUsage(used=used, limit=limit, resets_at=resets_at)
 
 
-def _daily_limit(*, task: Task, at: datetime | None) -> int:
-    """The open phase's own daily limit, else the challenge's."""
-    challenge = task.track.challenge
-    phase = phase_open(challenge=challenge, at=at)
-    if phase is not None and phase.daily_submission_limit is not None:
-        return phase.daily_submission_limit
-    return challenge.daily_submission_limit
+def submission_daily_limit(*, task: Task, open_phase: Phase | None) -> int:
+    """Today's limit of a team's (and a person's) submissions to ``task`` while
+    ``open_phase`` is the open phase (:func:`challenges.phases.phase_open`): the phase's own
+    daily limit, else the challenge's."""
+    if open_phase is not None and open_phase.daily_submission_limit is not None:
+        return open_phase.daily_submission_limit
+    return task.track.challenge.daily_submission_limit
 
 
 def submission_algorithm(*, submission: Submission) -> dict | None:

@@ -28,6 +28,9 @@ from scoring.services.finals import submission_final_set
 from scoring.services.upload import SubmissionRefused, idempotency_key_check, submission_create
 
 LIST_LIMIT = 200
+# Where ``scoring.admission``'s middleware leaves the admission it asked before the body was
+# read, for the form's ``submission_create`` not to ask it again (issue 68).
+ADMITTED = "submission_admission"
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
@@ -58,6 +61,7 @@ def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
                 file=form.cleaned_data["file"],
                 note=form.cleaned_data["note"],
                 idempotency_key=_form_upload_key(form),
+                admission=getattr(request, ADMITTED, None),
             )
         except SubmissionRefused as exc:
             if exc.code in BUDGET_CODES:

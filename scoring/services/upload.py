@@ -14,6 +14,7 @@ import codecs
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from challenges.phases import phase_open
 from challenges.rules import rules_gate
 from challenges.selectors import team_for_user
 from challenges.upload_budget import (
+    StorageUse,
     refused_as,
     upload_quota_check,
     upload_rate_check,
@@ -40,7 +42,11 @@ from common.units import byte_size
 from datasets.models import Task
 from runtime.wsgi_retry import replay_safe
 from scoring.models import Submission, SubmissionStatus
-from scoring.selectors import submission_daily_usage, submission_daily_usage_for_user
+from scoring.selectors import (
+    submission_daily_limit,
+    submission_daily_usage,
+    submission_daily_usage_for_user,
+)
 from scoring.services.lifecycle import Scored, publish_scoring, submission_score_here
 
 logger = logging.getLogger(__name__)
@@ -58,21 +64,41 @@ class SubmissionRefused(Refusal):
 MULTIPART_SLACK_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What :func:`submission_admission_check` found, for :func:`submission_create` to use
+    instead of asking again within the same request: the team that submits, the phase open
+    when it was asked, today's limit then, and the team's storage use it read (None: no
+    quota, or no declared size to check)."""
+
+    task_id: int
+    user_id: int
+    team: Team
+    phase: Phase | None
+    daily_limit: int
+    storage: StorageUse | None = None
+
+    def holds_for(self, *, task: Task, user: AbstractBaseUser | AnonymousUser) -> bool:
+        """Was it asked for this upload (the same task and person)?"""
+        return (self.task_id, self.user_id) == (task.pk, user.pk)
+
+
 def submission_admission_check(
     *,
     task: Task,
     user: AbstractBaseUser | AnonymousUser,
     declared_bytes: int | None = None,
     arrived_in: Phase | None = None,
-) -> Team:
+) -> Admission:
     """The refusals that need no byte of the file: not logged in, rules not accepted, no team
     (or a hidden one), challenge not open, a declared body over the size cap, today's limit
     used, the team's upload rate used, a declared body over the team's storage quota.
 
     Views call it before the upload body is read (a refused upload costs the server nothing,
-    however large it is); :func:`submission_create` calls it again. Returns the team that
-    would submit. ``arrived_in``: the phase an algorithm run was queued in (its submission
-    belongs to it, whenever the run ends).
+    however large it is) and hand its answer to :func:`submission_create` (``admission``),
+    which calls it itself when given none. Returns what it found (:class:`Admission`: the
+    team that would submit...). ``arrived_in``: the phase an algorithm run was queued in (its
+    submission belongs to it, whenever the run ends).
     """
     if not user.is_authenticated:
         raise SubmissionRefused("not_authenticated", "Log in to submit.", 401)
@@ -85,14 +111,23 @@ def submission_admission_check(
         raise SubmissionRefused(
             "too_large", f"The upload is larger than the limit of {byte_size(limit)}.", 413
         )
-    _check_daily_limit(team=team, task=task, user=user, phase=phase)  # repeated under locks
+    daily_limit = _daily_limit_now(task=task, phase=phase, arrived_in=arrived_in)
+    _check_daily_limit(team=team, task=task, user=user, phase=phase, limit=daily_limit)
+    storage = None
     with refused_as(SubmissionRefused):
         upload_rate_check(team=team)
         if declared_bytes is not None:
-            upload_quota_check(
+            storage = upload_quota_check(
                 team=team, adding_bytes=max(declared_bytes - MULTIPART_SLACK_BYTES, 0)
             )
-    return team
+    return Admission(
+        task_id=task.pk,
+        user_id=user.pk,
+        team=team,
+        phase=phase,
+        daily_limit=daily_limit,
+        storage=storage,
+    )
 
 
 # An idempotency key: 1 to 255 visible ASCII characters (a UUID, as ``chal`` sends).
@@ -149,6 +184,7 @@ def submission_create(
     idempotency_key: str = "",
     scored: Scored | None = None,
     arrived_in: Phase | None = None,
+    admission: Admission | None = None,
 ) -> Submission:
     """Check the upload cheaply, store it and queue it for scoring once committed.
 
@@ -169,19 +205,30 @@ def submission_create(
 
     The submission records the phase open at its arrival (``arrived_in``: a run's, the one
     open when it was queued); none after the last phase's end (the post-challenge board).
+
+    ``admission``: what :func:`submission_admission_check` found before the body was read,
+    in the same request (the API view's, the web form's middleware's); it is not asked
+    again (the rate is taken, the daily limit and quota asked again under the team's lock
+    below, whether the team was hidden read with its lock). Only the phase is asked again,
+    as the body may have arrived after it ended.
     """
     replay = submission_replay(task=task, user=user, idempotency_key=idempotency_key)
     if replay is not None:
         return replay
-    team = submission_admission_check(task=task, user=user, arrived_in=arrived_in)
-    phase = submission_phase(challenge=task.track.challenge, arrived_in=arrived_in)
+    if admission is None or not admission.holds_for(task=task, user=user):
+        admission = submission_admission_check(task=task, user=user, arrived_in=arrived_in)
+        phase, daily_limit = admission.phase, admission.daily_limit  # asked just now
+    else:  # asked before the body was read: the phase open now, and its limit
+        phase = submission_phase(challenge=task.track.challenge, arrived_in=arrived_in)
+        daily_limit = _daily_limit_now(task=task, phase=phase, arrived_in=arrived_in)
+    team = admission.team
     with refused_as(SubmissionRefused):
         upload_rate_take(team=team)
     file_format = _sniff(file)
     if scored is None:  # an upload is refused before its body is stored; a run's file is
         # on the worker's disk already, and the check under the team's lock below decides
         with refused_as(SubmissionRefused):
-            upload_quota_check(team=team, adding_bytes=file.size or 0)
+            upload_quota_check(team=team, adding_bytes=file.size or 0, use=admission.storage)
 
     submission = Submission(
         task=task,
@@ -203,7 +250,12 @@ def submission_create(
             # always in this order; on SQLite the IMMEDIATE transaction already serializes
             # writers), so two uploads can never both take the last slot of the day.
             get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
-            locked = Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").first()
+            locked = (
+                Team.objects.select_for_update()
+                .filter(pk=team.pk)
+                .values_list("pk", "is_hidden")
+                .first()
+            )
             if locked is None or not team.memberships.filter(user=user).exists():
                 # The person left (and an empty team went) while the file was stored: the
                 # leave holds the same lock, so either it sees this upload or this sees it.
@@ -212,7 +264,9 @@ def submission_create(
                     "You left the team while the file was uploading; nothing was submitted.",
                     403,
                 )
-            _check_daily_limit(team=team, task=task, user=user, phase=phase)
+            if locked[1]:  # hidden while the file was uploading (asked at admission too)
+                raise SubmissionRefused("team_hidden", team.hidden_refusal("cannot submit"), 403)
+            _check_daily_limit(team=team, task=task, user=user, phase=phase, limit=daily_limit)
             with refused_as(SubmissionRefused):  # under the team's lock: the last room once
                 upload_quota_check(team=team, adding_bytes=submission.file_size)
             _queue(submission, scored=scored)
@@ -326,6 +380,14 @@ def submission_phase(*, challenge: Challenge, arrived_in: Phase | None = None) -
     return phase
 
 
+def _daily_limit_now(*, task: Task, phase: Phase | None, arrived_in: Phase | None) -> int:
+    """Today's limit (:func:`scoring.selectors.submission_daily_limit`) for a submission of
+    ``phase`` (:func:`submission_phase`'s answer, now): an upload's phase is the open one; a
+    run's (``arrived_in``) may have ended since, so the open one is asked."""
+    open_phase = phase if arrived_in is None else phase_open(challenge=task.track.challenge)
+    return submission_daily_limit(task=task, open_phase=open_phase)
+
+
 def arrival_phase(*, task: Task) -> Phase | None:
     """The phase a job arriving now belongs to (an algorithm run, the baseline's submission):
     the one open now, if any; none after the end."""
@@ -384,10 +446,11 @@ def _sniff(file: File) -> str:
 
 
 def _check_daily_limit(
-    *, team: Team, task: Task, user: AbstractBaseUser, phase: Phase | None = None
+    *, team: Team, task: Task, user: AbstractBaseUser, phase: Phase | None, limit: int
 ) -> None:
-    """The daily limit, per team and per person (docs/decisions/0021-one-entry-per-person.md, "Team
-    hopping"), and the phase's cap over its whole span (``max_submissions``)."""
+    """The daily limit (``limit``: :func:`scoring.selectors.submission_daily_limit`), per
+    team and per person (docs/decisions/0021-one-entry-per-person.md, "Team hopping"), and
+    the phase's cap over its whole span (``max_submissions``)."""
     if phase is not None and phase.max_submissions is not None:
         made = (
             Submission.objects.filter(team=team, task=task, phase=phase)
@@ -401,7 +464,7 @@ def _check_daily_limit(
                 f"the phase “{phase.title}”. Failed submissions do not count.",
                 403,
             )
-    usage = submission_daily_usage(team=team, task=task)
+    usage = submission_daily_usage(team=team, task=task, limit=limit)
     if usage.used >= usage.limit:
         raise SubmissionRefused(
             "daily_limit",
@@ -410,7 +473,7 @@ def _check_daily_limit(
             429,
             retry_after=usage.resets_at,
         )
-    own = submission_daily_usage_for_user(user=user, task=task)
+    own = submission_daily_usage_for_user(user=user, task=task, limit=limit)
     if own.used >= own.limit:
         raise SubmissionRefused(
             "daily_limit",
