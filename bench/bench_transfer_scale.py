@@ -120,8 +120,7 @@ from datasets.models import Task  # noqa: E402
 from leaderboard.benchmark import transfer_decomposition  # noqa: E402
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first  # noqa: E402
 from leaderboard.models import LeaderboardEntry  # noqa: E402
-from leaderboard.transfer import transfer_matrix  # noqa: E402
-from leaderboard.transfer_cells import cell_resamples  # noqa: E402
+from leaderboard.transfer import cell_resamples, transfer_matrix  # noqa: E402
 from scoring.core import Aligned, save_predictions  # noqa: E402
 from scoring.models import Submission, SubmissionStatus  # noqa: E402
 

@@ -49,8 +49,7 @@ from leaderboard.core.benchmark.decomposition import (
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
 
 from .core.transfer import TransferCell
-from .transfer import TransferMatrix, TransferRow
-from .transfer_cells import cell_resamples
+from .transfer import TransferMatrix, TransferRow, cell_resamples
 from .transfer_shown import withheld_note
 
 logger = logging.getLogger(__name__)

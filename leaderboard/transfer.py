@@ -34,7 +34,7 @@ At company scale (100 algorithms x 200 tasks: 20,000 cells) the matrix reads wha
 of its cells (the score, the baseline's, the delta and its interval) in one round trip
 (``cache.get_many`` of each cell's summary); a cell's 1,000 row resamples, eight kilobytes
 each, are read only by the decomposition when it is fitted
-(:func:`leaderboard.transfer_cells.cell_resamples`). A cell
+(:func:`cell_resamples`). A cell
 computed anew is computed task by task, so every algorithm's cell on a task shares that
 task's solution and resample counts. The matrix is assembled from one column per task
 (:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.cache.transfer_cache``,
@@ -45,9 +45,11 @@ column again, not every cell's run.
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
 from algorithms.models import ACTIVE, STRESS_PROFILES, Algorithm, AlgorithmRun, AlgorithmRunStatus
@@ -61,7 +63,16 @@ from leaderboard.core.transfer import TransferCell
 from .cache import transfer_cache
 from .models import LeaderboardEntry, Split
 from .transfer_baselines import BaselineState, baseline_entries, task_baseline_states
-from .transfer_cells import Wanted, cell_key, cell_of_summary, cell_summary, measured_cells
+from .transfer_cells import (
+    Wanted,
+    cell_compute,
+    cell_key,
+    cell_of_summary,
+    cell_summary,
+    measured_cells,
+)
+
+logger = logging.getLogger(__name__)
 
 RUN_FIELDS = (
     "id",
@@ -414,3 +425,29 @@ def transfer_matrix(
 
 def _phase_of(run: AlgorithmRun | None) -> int | None:
     return None if run is None else run.phase_id
+
+
+def cell_resamples(*, matrix: TransferMatrix) -> dict[str, np.ndarray]:
+    """Each scored cell's row resamples by its key (read only to fit the decomposition): in
+    one round trip, any the cache lost computed again."""
+    keys = [key for row in matrix.rows for key in row.keys if key is not None]
+    found = cache.get_many(keys) if keys else {}
+    out = {key: cell.resamples for key, cell in found.items() if cell.resamples is not None}
+    tasks = {task.pk: task for task in matrix.tasks}
+    for row in matrix.rows:
+        for key, run in zip(row.keys, row.runs, strict=True):
+            if key is None or key in out or run is None:
+                continue
+            try:
+                cell = cell_compute(
+                    run=run,
+                    task=tasks[run.task_id],
+                    baseline=matrix.baseline_entries[run.task_id],
+                    split=matrix.split,
+                )
+            except Exception:
+                logger.exception("transfer cell %s failed", key)
+                continue
+            if cell.resamples is not None:
+                out[key] = cell.resamples
+    return out

@@ -6,7 +6,7 @@ A cell is kept under the names of its two prediction files (:func:`cell_key`), s
 or a new baseline is a new key; next to it, its summary (the score, the baseline's, the delta
 and its interval, without the 1,000 row resamples), which is all the matrix reads
 (:func:`measured_cells`: one ``cache.get_many`` for the whole matrix). The resamples are read
-only by the decomposition when it is fitted (:func:`cell_resamples`,
+only by the decomposition when it is fitted (:func:`leaderboard.transfer.cell_resamples`,
 docs/decisions/0027-the-transfer-matrix-decomposed-by-a-two-way-model.md). Cells computed
 anew are computed task by task, so every algorithm's cell on a task shares that task's
 solution and resample counts.
@@ -15,7 +15,6 @@ solution and resample counts.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.cache import cache
@@ -28,9 +27,6 @@ from scoring.core.predictions import load_pred
 from scoring.solutions import solution_for_task
 
 from .models import LeaderboardEntry, Split
-
-if TYPE_CHECKING:
-    from .transfer import TransferMatrix
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +66,9 @@ def cell_of_summary(*, summary: tuple) -> TransferCell:
     )
 
 
-def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> TransferCell:
+def cell_compute(
+    *, run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str
+) -> TransferCell:
     key = cell_key(run=run, task=task, baseline=baseline, split=split)
     cached = cache.get(key)
     if cached is not None:
@@ -106,32 +104,9 @@ def measured_cells(*, wanted: list[Wanted], split: str) -> list[TransferCell | N
     for i in sorted(missing, key=lambda i: wanted[i][1].pk):  # a task's cells together
         run, task, baseline = wanted[i]
         try:
-            cell = _cell(run, task, baseline, split)
+            cell = cell_compute(run=run, task=task, baseline=baseline, split=split)
         except Exception:  # one unreadable file must not take the page down
             logger.exception("transfer cell %s x %s failed", run.version.algorithm_id, task.slug)
             continue
         out[i] = cell_of_summary(summary=cell_summary(cell=cell))
-    return out
-
-
-def cell_resamples(*, matrix: TransferMatrix) -> dict[str, np.ndarray]:
-    """Each scored cell's row resamples by its key (read only to fit the decomposition): in
-    one round trip, any the cache lost computed again."""
-    keys = [key for row in matrix.rows for key in row.keys if key is not None]
-    found = cache.get_many(keys) if keys else {}
-    out = {key: cell.resamples for key, cell in found.items() if cell.resamples is not None}
-    tasks = {task.pk: task for task in matrix.tasks}
-    for row in matrix.rows:
-        for key, run in zip(row.keys, row.runs, strict=True):
-            if key is None or key in out or run is None:
-                continue
-            try:
-                cell = _cell(
-                    run, tasks[run.task_id], matrix.baseline_entries[run.task_id], matrix.split
-                )
-            except Exception:
-                logger.exception("transfer cell %s failed", key)
-                continue
-            if cell.resamples is not None:
-                out[key] = cell.resamples
     return out
