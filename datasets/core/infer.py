@@ -14,12 +14,15 @@ its one pass over the files; :func:`infer_type` applies the same rules to a pand
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 
 from datasets.core.profile import IMAGE_EXTENSIONS, ColumnProfile
 from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE
+
+if TYPE_CHECKING:  # a cold command (import_task) never imports pandas: record 0038
+    import pandas as pd
 
 __all__ = ["IMAGE_EXTENSIONS", "infer_from_profile", "infer_type"]
 

@@ -5,10 +5,13 @@ nothing harmful, and nothing runs twice."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.db import transaction
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
+from algorithms.services.common import AlgorithmRefused
 from algorithms.services.profiles import TEAM
 from algorithms.services.runs import algorithm_run_cancel, run_create
 from jobs import lifecycle
@@ -79,7 +82,9 @@ def test_fifty_queued_runs_of_one_team_do_not_delay_the_other_teams_run(
     assert body["status"] == "succeeded", body
 
     for run in AlgorithmRun.objects.filter(pk__in=[r.pk for r in many], status="queued"):
-        algorithm_run_cancel(run=run)
+        # The worker goes on meanwhile: a run it claimed and finished since needs no cancel.
+        with contextlib.suppress(AlgorithmRefused):
+            algorithm_run_cancel(run=run)
     wait_for(
         lambda: not AlgorithmRun.objects.filter(status__in=("queued", "running")).exists(),
         timeout=180,
