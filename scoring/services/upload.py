@@ -265,7 +265,7 @@ def submission_create(
                     403,
                 )
             if locked[1]:  # hidden while the file was uploading (asked at admission too)
-                raise SubmissionRefused("team_hidden", team.hidden_refusal("cannot submit"), 403)
+                raise _hidden(team)
             _check_daily_limit(team=team, task=task, user=user, phase=phase, limit=daily_limit)
             with refused_as(SubmissionRefused):  # under the team's lock: the last room once
                 upload_quota_check(team=team, adding_bytes=submission.file_size)
@@ -343,12 +343,13 @@ def _submitting_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
             403,
         )
     if team.is_hidden:
-        raise SubmissionRefused(
-            "team_hidden",
-            team.hidden_refusal("cannot submit"),
-            403,
-        )
+        raise _hidden(team)
     return team
+
+
+def _hidden(team: Team) -> SubmissionRefused:
+    """A hidden team's refusal: asked at admission, and again under the team's lock."""
+    return SubmissionRefused("team_hidden", team.hidden_refusal("cannot submit"), 403)
 
 
 def submission_phase(*, challenge: Challenge, arrived_in: Phase | None = None) -> Phase | None:
