@@ -29,8 +29,15 @@ from challenges.upload_budget import BUDGET_CODES
 from datasets.models import Task
 from datasets.version_uploads import VersionUploadRefused, task_version_upload_admission
 from scoring.services.references import ReferenceRefused, reference_upload_admission
-from scoring.services.upload import SubmissionRefused, submission_admission_check
-from scoring.views import ADMITTED, submit_page_refused
+from scoring.services.upload import (
+    ADMITTED,
+    IDEMPOTENCY_KEY_HEADER,
+    SubmissionRefused,
+    idempotency_key_check,
+    submission_admission_check,
+    submission_replay,
+)
+from scoring.views import submit_page_refused
 
 WEB_ROUTE = "scoring:submit"
 API_ROUTE = "api-submission-create"
@@ -76,6 +83,8 @@ class UploadAdmissionMiddleware:
         )
         if task is None:
             return None  # the view's own 404
+        if match.view_name == API_ROUTE and _replayed(request, task):
+            return None  # an upload sent again: the view answers what its first attempt made
         try:
             admission = submission_admission_check(
                 task=task, user=user, declared_bytes=declared_length(request.META)
@@ -101,6 +110,21 @@ class UploadAdmissionMiddleware:
             return submit_page_refused(request, task=task, refusal=exc)
         messages.error(request, exc.message)
         return HttpResponseRedirect(reverse(WEB_ROUTE, kwargs={"slug": task.slug}))
+
+
+def _replayed(request: HttpRequest, task: Task) -> bool:
+    """Does the API upload carry the ``Idempotency-Key`` of a submission already made? Then
+    its answer is that submission, whatever the admission would say now (the first attempt may
+    have taken the day's last slot). A malformed key or a key of another task: the view's
+    refusal, before it reads the body."""
+    try:
+        key = idempotency_key_check(key=request.headers.get(IDEMPOTENCY_KEY_HEADER))
+        return (
+            bool(key)
+            and submission_replay(task=task, user=request.user, idempotency_key=key) is not None
+        )
+    except SubmissionRefused:
+        return True
 
 
 def refusal_parts(exc: SubmissionRefused) -> tuple[dict[str, Any], dict[str, str]]:

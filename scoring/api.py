@@ -38,6 +38,8 @@ from scoring.selectors import (
     submission_visible_scores,
 )
 from scoring.services.upload import (
+    ADMITTED,
+    IDEMPOTENCY_KEY_HEADER,
     SubmissionRefused,
     idempotency_key_check,
     submission_admission_check,
@@ -264,9 +266,6 @@ def refusal_response(exc: SubmissionRefused) -> Response:
     return Response(body, status=exc.http_status, headers=headers)
 
 
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-
-
 class SubmissionCreateApi(APIView):
     """Upload a prediction file for a task; it is scored in the background.
 
@@ -341,9 +340,11 @@ class SubmissionCreateApi(APIView):
             replay = submission_replay(task=task, user=request.user, idempotency_key=key)
             if replay is not None:
                 return self._created(request, replay)
-            admission = submission_admission_check(
-                task=task, user=request.user, declared_bytes=declared_length(request.META)
-            )
+            admission = getattr(request, ADMITTED, None)  # a session caller's, by the middleware
+            if admission is None or not admission.holds_for(task=task, user=request.user):
+                admission = submission_admission_check(
+                    task=task, user=request.user, declared_bytes=declared_length(request.META)
+                )
         except SubmissionRefused as exc:
             return refusal_response(exc)
         serializer = self.InputSerializer(data=request.data)

@@ -25,12 +25,14 @@ from scoring.forms import SubmissionForm
 from scoring.models import SubmissionStatus
 from scoring.reference_selectors import submission_reference_flips
 from scoring.services.finals import submission_final_set
-from scoring.services.upload import SubmissionRefused, idempotency_key_check, submission_create
+from scoring.services.upload import (
+    ADMITTED,
+    SubmissionRefused,
+    idempotency_key_check,
+    submission_create,
+)
 
 LIST_LIMIT = 200
-# Where ``scoring.admission``'s middleware leaves the admission it asked before the body was
-# read, for the form's ``submission_create`` not to ask it again (issue 68).
-ADMITTED = "submission_admission"
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:

@@ -64,6 +64,11 @@ class SubmissionRefused(Refusal):
 MULTIPART_SLACK_BYTES = 64 * 1024
 
 
+# Where ``scoring.admission``'s middleware leaves the admission it asked before the body was
+# read (a session caller's upload), for the view's ``submission_create`` not to ask it again.
+ADMITTED = "submission_admission"
+
+
 @dataclass(frozen=True)
 class Admission:
     """What :func:`submission_admission_check` found, for :func:`submission_create` to use
@@ -130,6 +135,7 @@ def submission_admission_check(
     )
 
 
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 # An idempotency key: 1 to 255 visible ASCII characters (a UUID, as ``chal`` sends).
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 

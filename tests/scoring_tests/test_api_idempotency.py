@@ -12,6 +12,7 @@ import uuid
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 
 from scoring.models import Submission
 from scoring.services.upload import submission_create
@@ -170,3 +171,23 @@ def _stored_files(root: str) -> list[str]:
     import os
 
     return [os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names]
+
+
+def test_a_session_callers_retry_after_the_last_slot_is_answered_not_refused(task, alice):
+    """The same retry from a browser session: the admission asked before the body is read
+    (scoring/admission.py, for session callers) answers a replay, not its daily limit."""
+    task.track.challenge.daily_submission_limit = 1
+    task.track.challenge.save()
+    web = Client()
+    web.force_login(alice.user)
+    key = str(uuid.uuid4())
+    content = csv_bytes(predictions_frame(task))
+    first = post(web, task.slug, content, key)
+    assert first.status_code == 201, first.content
+
+    again = post(web, task.slug, content, key)
+
+    assert again.status_code == 201, again.content
+    assert again.json()["id"] == first.json()["id"] and again["Idempotent-Replayed"] == "true"
+    assert post(web, task.slug, content, str(uuid.uuid4())).status_code == 429
+    assert Submission.objects.filter(team=alice.team).count() == 1

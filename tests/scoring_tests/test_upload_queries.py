@@ -93,6 +93,23 @@ def test_the_web_forms_upload_asks_the_admission_once(task):
     assert _storage_reads(seen) == 2  # 3
 
 
+def test_a_session_callers_api_upload_asks_the_admission_once(task):
+    """A browser's API upload is admitted by the middleware before the body is read (as the
+    form's); the API view takes that answer instead of asking again."""
+    alice = make_participant(task.track.challenge, username="alice", name="Alpha")
+    web = Client()
+    web.force_login(alice.user)
+    content = csv_bytes(predictions_frame(task))
+
+    with CaptureQueriesContext(connection) as seen:
+        response = web.post(f"/api/v1/tasks/{task.slug}/submissions/", {"file": upload(content)})
+
+    assert response.status_code == 201, response.content
+    assert _phase_reads(seen) == 2  # 3 when the view asked the admission again
+    assert _daily_counts(seen) == 4  # 6
+    assert _storage_reads(seen) == 2  # 3
+
+
 def test_the_scoring_job_of_an_upload_stays_within_its_queries(task):
     alice = make_participant(task.track.challenge, username="alice", name="Alpha")
     response = alice.api().post(
