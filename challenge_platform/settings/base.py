@@ -148,16 +148,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # keepalives within ~11 s. A long query is not cut: waiting for its answer sends nothing
     # unacknowledged, and the server's kernel answers the keepalives
     # (docs/decisions/0058-nothing-lost-when-faults-overlap.md).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
+    # The server's side of the socket the same: a client cut off in a transaction is found
+    # within ~11 s and its transaction aborted, so its row locks do not hold the job's
+    # next try until the server's kernel gives up (2 h of keepalive idle by default).
+    # DATABASE_SERVER_KEEPALIVES=0 for a pooler that refuses startup options.
+    _user_timeout_ms = env_int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.update(
         {
             "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
-            "tcp_user_timeout": env_int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000),
+            "tcp_user_timeout": _user_timeout_ms,
             "keepalives": 1,
             "keepalives_idle": 5,
             "keepalives_interval": 2,
             "keepalives_count": 3,
         }
     )
+    if env_int("DATABASE_SERVER_KEEPALIVES", 1):
+        _options["options"] = " ".join(
+            filter(
+                None,
+                (
+                    _options.get("options", ""),
+                    "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2",
+                    f"-c tcp_keepalives_count=3 -c tcp_user_timeout={_user_timeout_ms}",
+                ),
+            )
+        )
 # A web request that lost the database before committing anything (a restart, its
 # connections killed) is run again once the database answers (runtime/wsgi_retry.py):
 # at most DATABASE_RETRIES times, waiting at most DATABASE_RETRY_SECONDS each time.

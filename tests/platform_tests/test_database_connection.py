@@ -31,3 +31,32 @@ def test_a_kept_connection_the_server_closed_is_replaced_at_the_next_request():
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
+
+
+def test_the_servers_side_finds_a_client_cut_off_within_seconds():
+    """A worker cut off from the database in a transaction leaves its backend holding row
+    locks; the server's kernel would keep that socket 2 hours (its keepalive default), and
+    the job's next try waited on the lock until something killed the backend (a chaos run:
+    125 s). Each session sets the server's side of its socket to find a silent client as the
+    client finds a silent server: keepalives after 5 s idle, every 2 s, 3 unanswered, and
+    unacknowledged data given up after the user timeout."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server side")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT inet_server_addr() IS NOT NULL")  # a TCP socket, not a Unix one
+        assert cursor.fetchone()[0], "the test database is reached over a Unix socket"
+        shown = {}
+        for name in (
+            "tcp_keepalives_idle",
+            "tcp_keepalives_interval",
+            "tcp_keepalives_count",
+            "tcp_user_timeout",
+        ):
+            cursor.execute(f"SHOW {name}")
+            shown[name] = cursor.fetchone()[0]
+    assert shown == {
+        "tcp_keepalives_idle": "5",  # seconds ("0", the kernel's 2 hours, without them)
+        "tcp_keepalives_interval": "2",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "10000",  # milliseconds
+    }
