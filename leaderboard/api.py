@@ -18,17 +18,17 @@ from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 from kinds.metrics import OPIS_DESCRIPTION
 
-from .boards import track_board_cached
+from .boards.ladder import task_board_mode
+from .boards.phase_params import PHASE_PARAMETER, api_board_read, phase_refusal_responses
+from .boards.phase_read import phase_track_board, phase_track_rank_sets
+from .boards.read import track_board_cached
+from .boards.shown import board_hides, task_board_for
+from .boards.track_rank_sets import track_rank_sets
+from .boards.track_shown import track_first_for, track_view
 from .cache import board_cache
 from .core.rank_sets import team_rank_set_fields
-from .first import EMPTY, comparison_fields, first_fields
-from .ladder import task_board_mode
-from .phase_board_read import phase_track_board, phase_track_rank_sets
-from .phase_params import PHASE_PARAMETER, api_board_read, phase_refusal_responses
-from .rank_set_fields import board_tiers, rank_set_of
-from .shown import board_hides, task_board_for
-from .track_rank_sets import track_rank_sets
-from .track_shown import track_first_for, track_view
+from .statistics.first import EMPTY, comparison_fields, first_fields
+from .statistics.rank_set_fields import board_tiers, rank_set_of
 
 
 class MetricSerializer(serializers.Serializer):
@@ -388,7 +388,7 @@ class TrackLeaderboardApi(APIView):
 def _task_payload(task, split: str, user, read=None) -> dict:
     """The task board's JSON (the same for every viewer who may see ``split``, and on a
     ladder board's public split for every viewer who may see exact scores, or not:
-    ``leaderboard.shown``)."""
+    ``leaderboard.boards.shown``)."""
     board = task_board_for(task=task, split=split, user=user, read=read)
     entries = board.rows
     return {
@@ -409,7 +409,7 @@ def _task_payload(task, split: str, user, read=None) -> dict:
 def _track_payload(track: Track, split: str, read, user) -> dict:
     """The track board's JSON (the same for every viewer allowed to see ``split``, reading the
     same phase: ``read``, and on a public split with a laddered task for every viewer who may
-    see its exact figures, or not: ``leaderboard.track_shown``)."""
+    see its exact figures, or not: ``leaderboard.boards.track_shown``)."""
     if read.maintained:
         board = track_board_cached(track=track, split=split)
         first_board = track_first_for(track=track, split=split, user=user)

@@ -18,32 +18,32 @@ from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
 from . import selectors
-from .benchmark import cell_interval, transfer_page_parts
-from .boards import (
+from .boards.ladder import ladder_resolution, task_board_mode
+from .boards.phase_params import page_board_read, phase_context
+from .boards.phase_read import BoardRead, phase_track_board, phase_track_rank_sets
+from .boards.read import (
     CSV_REFERENCE_COLUMNS,
     TaskBoard,
     csv_reference_values,
     track_board_cached,
 )
+from .boards.shakeup_panel import shakeup_panel
+from .boards.shown import board_hides, hidden_phases, hidden_tasks, task_board_for
+from .boards.track_rank_sets import track_rank_sets
+from .boards.track_shown import track_first_for
 from .cache import board_cache, transfer_cache
 from .core.rank_sets import team_rank_set_fields
-from .first import (
+from .statistics.first import (
     EMPTY,
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
     first_csv_values,
     first_page_parts,
 )
-from .ladder import ladder_resolution, task_board_mode
-from .phase_board_read import BoardRead, phase_track_board, phase_track_rank_sets
-from .phase_params import page_board_read, phase_context
-from .shakeup_panel import shakeup_panel
-from .shown import board_hides, hidden_phases, hidden_tasks, task_board_for
-from .track_rank_sets import track_rank_sets
-from .track_shown import track_first_for
-from .transfer import transfer_matrix
-from .transfer_baselines import task_baseline_states
-from .transfer_shown import (
+from .transfer.baselines import task_baseline_states
+from .transfer.benchmark import cell_interval, transfer_page_parts
+from .transfer.matrix import transfer_matrix
+from .transfer.shown import (
     baseline_states,
     shown_cells,
     transfer_robustness,
@@ -54,7 +54,7 @@ from .transfer_shown import (
 
 def _task_board(task: Task, split: str, user) -> TaskBoard:
     """The task board with its references (cached for every viewer allowed ``split``), as
-    ``user`` may see it (a ladder board's public split: ``leaderboard.shown``)."""
+    ``user`` may see it (a ladder board's public split: ``leaderboard.boards.shown``)."""
     return task_board_for(task=task, split=split, user=user)
 
 
@@ -149,7 +149,7 @@ def _task_page(
             "mode": mode,
             "laddered": laddered,
             "exact_column": laddered and not hides,
-            # a phase's board ranked at read time has no bootstrap (leaderboard.phase_board_read)
+            # a phase's board ranked at read time has no bootstrap (leaderboard.boards.phase_read)
             "intervals": not hides and read.maintained,
             "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",

@@ -28,6 +28,8 @@ from common.finite import float_or_none
 from common.refusals import Refusal
 from datasets.models import Task
 from kinds import kind_get, metric_direction
+from leaderboard.boards.ladder import public_board_entries, task_board_mode
+from leaderboard.boards.track_shown import WITHHELD_BOARD
 from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.rank_sets import team_rank_set_fields, team_rank_sets
 from leaderboard.core.ranking import (
@@ -35,12 +37,10 @@ from leaderboard.core.ranking import (
     rank_entries,
 )
 from leaderboard.core.track import TrackRow, ranked_tasks, track_standings
-from leaderboard.first import EMPTY as EMPTY_FIRST
-from leaderboard.first import TeamFirst, comparison_fields, first_compute, first_fields
-from leaderboard.ladder import public_board_entries, task_board_mode
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
-from leaderboard.track_shown import WITHHELD_BOARD
+from leaderboard.statistics.first import EMPTY as EMPTY_FIRST
+from leaderboard.statistics.first import TeamFirst, comparison_fields, first_compute, first_fields
 from scoring.models import Reference, ReferenceSource, Submission
 
 from .core import canonical_json, snapshot_digest
@@ -282,7 +282,7 @@ def _track_ranking(
     # Who is first on this split (docs/architecture.md §12): the sealed public view never
     # holds a private-based value, the private snapshot hashes its own.
     # A laddered task's public rows are exact: the sealed public view holds none of the
-    # figures resampled from them (leaderboard.track_shown); the private view has them all.
+    # figures resampled from them (leaderboard.boards.track_shown); the private view has them all.
     first_board = (
         WITHHELD_BOARD
         if boards.shifts

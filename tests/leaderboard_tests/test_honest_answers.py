@@ -18,11 +18,11 @@ from rest_framework.test import APIClient
 from challenges.models import Challenge
 from leaderboard.core.benchmark.first import TeamPair, track_resample_draws
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
-from leaderboard.first import first_compute, verdict_words
-from leaderboard.first_samples import task_samples
 from leaderboard.models import LeaderboardEntry
 from leaderboard.selectors import track_values_of
 from leaderboard.services import task_leaderboard_refresh
+from leaderboard.statistics.first import first_compute, verdict_words
+from leaderboard.statistics.first_samples import task_samples
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import (

@@ -1,5 +1,5 @@
 """A task's row resamples of what each board entry adds to its track's mean: the input of
-who is first (:mod:`leaderboard.first`), cached by the prediction files they read.
+who is first (:mod:`leaderboard.statistics.first`), cached by the prediction files they read.
 
 The bootstrap job, which reads every entry's predictions anyway, stores them as it computes
 the board's intervals (:func:`task_samples_store`); a page or API call that finds none
@@ -17,11 +17,10 @@ from django.core.cache import cache
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
+from leaderboard.models import Split
 from scoring.core.predictions import load_pred
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
-
-from .models import Split
 
 N_RESAMPLES = 1000  # the boards' intervals' resamples (the same rows, the same seed)
 CACHE_SECONDS = 24 * 3600

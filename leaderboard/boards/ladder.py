@@ -32,12 +32,11 @@ from kinds.boards import ladder_supported
 from leaderboard.core import ladder as rules
 from leaderboard.core.bootstrap import statistic_resamples
 from leaderboard.core.ranking import EntryInput, SubmissionInput, select_team_best
+from leaderboard.models import LadderStep
 from scoring.core.predictions import load_pred
 from scoring.core.solution import Solution
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
-
-from .models import LadderStep
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """``GET /api/v1/tracks/<slug>/results.parquet`` and ``results.csv``: a track's results as data
-(:mod:`leaderboard.results`), and ``results/croissant.json``, their Croissant description.
+(:mod:`leaderboard.results.export`), and ``results/croissant.json``, their Croissant description.
 
 The files hold what the caller may read (the private split once revealed, or for
 organizers); Token, HTTP Basic (an API token as the password, as mlcroissant sends it) and
@@ -28,8 +28,7 @@ from challenges.models import Track
 from common.export import rows_to_csv
 from datasets.api import DOWNLOAD_AUTHENTICATION, IgnoreClientContentNegotiation
 from datasets.core import croissant
-
-from .results import COLUMNS, ResultRow, results_splits, track_results
+from leaderboard.results.export import COLUMNS, ResultRow, results_splits, track_results
 
 PARQUET_TYPE = "application/vnd.apache.parquet"
 SCHEMA = pa.schema(

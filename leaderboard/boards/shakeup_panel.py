@@ -14,15 +14,14 @@ from challenges.models import Team
 from common import board_modes
 from datasets.models import Task
 from kinds import metric_info
+from leaderboard.boards.ladder import ladder_statistic, task_board_mode
 from leaderboard.core import ladder as rules
 from leaderboard.core.bootstrap import statistic_resamples
 from leaderboard.core.shakeup import ShakeupRow, adaptivity, expected_shakeup, shakeup
+from leaderboard.models import LadderStep, LeaderboardEntry, Split
 from scoring.core.predictions import load_pred
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
-
-from .ladder import ladder_statistic, task_board_mode
-from .models import LadderStep, LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +56,7 @@ def shakeup_panel(*, task: Task, revealed: bool) -> ShakeupPanel:
     private = {e.team_id: e.rank for e in entries if e.split == Split.PRIVATE and not e.is_baseline}
     rows = shakeup(public, private)
     both = [r for r in rows if r.delta is not None]
-    ranked_private = [
-        e for e in entries if e.split == Split.PRIVATE and e.rank is not None
-    ]
+    ranked_private = [e for e in entries if e.split == Split.PRIVATE and e.rank is not None]
     expected, reason = _expected(task, ranked_private)
     leaders = {e.team_id: e.submission_id for e in entries if e.split == Split.PUBLIC}
     since = _since_climb(task)
@@ -151,8 +148,7 @@ def _expected(
         shown = lambda scores: np.round(scores / step) * step  # noqa: E731 - the rounding
     primary = task.primary_metric
     centers = [
-        ((submissions[e.submission_id].scores or {}).get("all") or {}).get(primary)
-        for e in entries
+        ((submissions[e.submission_id].scores or {}).get("all") or {}).get(primary) for e in entries
     ]
     if any(c is None for c in centers):
         return None, "an entry has no score on all rows"

@@ -1,5 +1,5 @@
 """``?phase=<slug>`` on the task and track boards, their CSV and API: the reader's
-:class:`leaderboard.phase_board_read.BoardRead`, the refusal as a page (404) or the API
+:class:`leaderboard.boards.phase_read.BoardRead`, the refusal as a page (404) or the API
 (404 ``{"code": "unknown_phase"}``) answers it, and the OpenAPI parameter
 (docs/decisions/0066-phases.md)."""
 
@@ -14,8 +14,7 @@ from rest_framework.exceptions import APIException
 from challenges.api.errors import error_responses
 from challenges.models import Challenge
 from challenges.phases import PhaseRefused
-
-from .phase_board_read import BLIND_BOARD, PHASE_BOARD, BoardRead, board_read
+from leaderboard.boards.phase_read import BLIND_BOARD, PHASE_BOARD, BoardRead, board_read
 
 PHASE_PARAMETER = OpenApiParameter(
     "phase",

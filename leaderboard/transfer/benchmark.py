@@ -16,7 +16,7 @@ matrix (issue 26, docs/architecture.md §12): the Django side of
 
 Both read only the matrix they are given: the caller chose the split it may show, and the
 cells the reader may see (a matrix that withholds a ladder board's cells,
-``leaderboard.transfer``, is fitted on the cells it keeps, under keys of its own, and says
+``leaderboard.transfer.matrix``, is fitted on the cells it keeps, under keys of its own, and says
 why the rest has no figure).
 """
 
@@ -47,10 +47,9 @@ from leaderboard.core.benchmark.decomposition import (
     decompose_transfer,
 )
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
-
-from .core.transfer import TransferCell
-from .transfer import TransferMatrix, TransferRow, cell_resamples
-from .transfer_shown import withheld_note
+from leaderboard.core.transfer import TransferCell
+from leaderboard.transfer.matrix import TransferMatrix, TransferRow, cell_resamples
+from leaderboard.transfer.shown import withheld_note
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class MatrixDecomposition:
     algorithm_names: dict[str, tuple[int, str, str]]  # key -> (algorithm id, name, team)
     team_names: dict[int, str]  # team id -> name
     updating: bool = False
-    # The matrix's withheld tasks (``leaderboard.transfer_shown.withheld_note``): None when none.
+    # The matrix's withheld tasks (``leaderboard.transfer.shown.withheld_note``): None when none.
     withheld: dict | None = None
 
 
@@ -402,7 +401,7 @@ def _frontier_note(
     matrix: TransferMatrix, row: TransferRow, note: str | None, quality: float | None
 ) -> str | None:
     """Why a point is not placed: for a row whose every delta is withheld from the reader
-    (the ladder boards, ``leaderboard.transfer``), that, rather than "no quality score"."""
+    (the ladder boards, ``leaderboard.transfer.matrix``), that, rather than "no quality score"."""
     withheld = withheld_note(matrix=matrix)
     if quality is None and withheld is not None:
         hidden = [
