@@ -342,7 +342,7 @@ def measure(args: argparse.Namespace) -> None:
 
     def cold() -> None:
         _clear_decompositions()
-        transfer_decomposition(transfer_matrix(track=track), wait=True)
+        transfer_decomposition(matrix=transfer_matrix(track=track), wait=True)
         first_over_cells(track)
 
     cold_s = best(1, cold)

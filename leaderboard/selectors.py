@@ -101,7 +101,7 @@ def ladder_shifts(
     (``leaderboard.statistics.first``). ``entries`` need their submissions."""
     if split != Split.PUBLIC:
         return {}
-    laddered = {t.pk: t for t in tasks if task_board_mode(t) != board_modes.PLAIN}
+    laddered = {t.pk: t for t in tasks if task_board_mode(task=t) != board_modes.PLAIN}
     shifts: dict[str, dict[int, float]] = {}
     for e in entries:
         task = laddered.get(e.task_id)
@@ -224,7 +224,7 @@ def history_series(*, task: Task) -> list[Series]:
     found = Submission.objects.filter(
         task=task, team_id__in=team_ids, status=SubmissionStatus.SCORED, is_hidden=False
     ).order_by("created_at")
-    if task_board_mode(task) == board_modes.PLAIN:
+    if task_board_mode(task=task) == board_modes.PLAIN:
         values = found.values_list("team_id", "created_at", "public_score")
     else:
         # A ladder board's history is its shown scores: each climb, never an exact score

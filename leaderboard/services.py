@@ -380,7 +380,7 @@ def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
         inputs=inputs,
         scores={row[0]: row[-1] for row in rows},
         counts=counts,
-        mode=task_board_mode(task),
+        mode=task_board_mode(task=task),
         files={row[0]: row[-2] for row in rows},
     )
 
@@ -608,9 +608,9 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             e.rank_low, e.rank_high = interval.rank_low, interval.rank_high
             e.tied_with_best = interval.tied_with_best
             updates.append(e)
-        entry_rank_sets_fill(kept, result)
+        entry_rank_sets_fill(entries=kept, result=result)
         entry_flips_fill(
-            kept,
+            entries=kept,
             y=y,
             preds=preds,
             reference=primary,

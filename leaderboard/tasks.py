@@ -69,7 +69,7 @@ def transfer_decomposition_refit(
             hidden=frozenset(hidden or ()),
             hidden_phases=frozenset(hidden_phases or ()),
         )
-        transfer_decomposition(matrix, wait=True)
+        transfer_decomposition(matrix=matrix, wait=True)
 
 
 @platform_task(name=task_names.CHECK_CHAMPION, soft_time_limit=240, time_limit=300)

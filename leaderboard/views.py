@@ -94,7 +94,7 @@ def _metric_columns(task: Task, entries) -> list[str]:
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     shown = page_split(request, task.track.challenge)
-    read = page_board_read(request, task.track.challenge)
+    read = page_board_read(request=request, challenge=task.track.challenge)
     return _page(
         request,
         board_cache.TASK,
@@ -113,10 +113,10 @@ def _task_page(
     split = shown.split
     board = task_board_for(task=task, split=split, user=request.user, read=read)
     entries = board.rows
-    mode = task_board_mode(task)
+    mode = task_board_mode(task=task)
     laddered = split == "public" and mode != board_modes.PLAIN
     hides = board_hides(task=task, split=split, user=request.user)
-    step = ladder_resolution(task) if laddered else None
+    step = ladder_resolution(task=task) if laddered else None
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     metric = metric_info(task.primary_metric)
@@ -153,7 +153,7 @@ def _task_page(
             "intervals": not hides and read.maintained,
             "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",
-            **phase_context(read),
+            **phase_context(read=read),
         },
     )
 
@@ -161,7 +161,7 @@ def _task_page(
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = page_split(request, task.track.challenge).split
-    read = page_board_read(request, task.track.challenge)
+    read = page_board_read(request=request, challenge=task.track.challenge)
     entries = task_board_for(task=task, split=split, user=request.user, read=read).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
     metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
@@ -211,7 +211,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[e.metrics.get(m) for m in metrics],
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
-                *csv_reference_values(e),
+                *csv_reference_values(row=e),
                 e.shown_score,
                 e.climbed,
                 e.exact_score,
@@ -227,7 +227,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
-    read = page_board_read(request, track.challenge)
+    read = page_board_read(request=request, challenge=track.challenge)
     return _page(
         request,
         board_cache.TRACK,
@@ -313,7 +313,7 @@ def _track_page(
             "private_visible": shown.private_visible,
             "rank_sets": bool(sets.sets),
             "rank_set_reason": sets.reason,
-            **phase_context(read),
+            **phase_context(read=read),
         },
     )
 
@@ -351,7 +351,9 @@ def _transfer_rows_html(matrix) -> list:
     renders its row again, not the 20,000 cells)."""
     contexts = []
     for row in matrix.rows:
-        cells = [(cell, cell_interval(cell.cell)) for cell in shown_cells(matrix=matrix, row=row)]
+        cells = [
+            (cell, cell_interval(cell=cell.cell)) for cell in shown_cells(matrix=matrix, row=row)
+        ]
         shows = (
             row.algorithm.name,
             row.algorithm.team.name,
@@ -406,7 +408,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 
     def sections() -> tuple[str, bool]:
         matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
-        page = transfer_page_parts(matrix)
+        page = transfer_page_parts(matrix=matrix)
         html = render_to_string(
             "leaderboard/transfer_sections.html",
             {
@@ -456,7 +458,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = page_split(request, track.challenge).split
-    read = page_board_read(request, track.challenge)
+    read = page_board_read(request=request, challenge=track.challenge)
     board, first_board, sets = _track_parts(track, split, read, request.user)
     header = [
         "position",
@@ -487,7 +489,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 " ".join(r.missing),
                 *(sets.sets.get(r.team_id) or (None, None)),
                 team_rank_set_fields(sets, r.team_id)["tier"],
-                *first_csv_values(first.get(r.team_id)),
+                *first_csv_values(first=first.get(r.team_id)),
             ]
             for r in board.rows
         ),

@@ -95,7 +95,7 @@ def _task_board(
     its exact value to its shown one."""
     # made before the end, of the final phase (docs/decisions/0066-phases.md)
     inputs, by_id = submission_inputs(task=task, final=True)
-    laddered = split != "private" and task_board_mode(task) != board_modes.PLAIN
+    laddered = split != "private" and task_board_mode(task=task) != board_modes.PLAIN
     if split == "private":
         ranked = rank_entries(private_entries(inputs, max_final=max_final))
     else:  # the public board's rule: each team's leader with its shown score on a ladder
@@ -222,7 +222,9 @@ class _TrackRanking:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     ranked: set[str] = field(default_factory=set)
-    comparisons: dict[str, Any] = field(default_factory=lambda: comparison_fields(EMPTY_FIRST, {}))
+    comparisons: dict[str, Any] = field(
+        default_factory=lambda: comparison_fields(board=EMPTY_FIRST, names={})
+    )
     trivial: dict[str, Any] | None = None
 
 
@@ -249,7 +251,7 @@ def _track_entry(
         # removed.
         "prize_eligible": None if row.is_baseline else nfr_prize_eligible(nfrs, prize_max_nfr),
         "method": None if row.is_baseline else _method_ref(method),
-        **first_fields(first),
+        **first_fields(first=first),
     }
 
 
@@ -298,7 +300,9 @@ def _track_ranking(
             shifts=boards.shifts,
         )
     )
-    comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
+    comparisons = comparison_fields(
+        board=first_board, names={tid: t.name for tid, t in teams.items()}
+    )
     trivial = trivial_track_mean(tasks=counted, split=split)
     entries = [
         _track_entry(

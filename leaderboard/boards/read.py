@@ -58,7 +58,7 @@ def task_board(*, task: Task, split: str, entries: list | None = None) -> TaskBo
     primary = primary_reference(task=task, references=references)
     limit = task.track.prize_max_nfr
     submission_ids = [e.submission_id for e in entries]
-    cpu = algorithm_cpu_seconds(submission_ids)
+    cpu = algorithm_cpu_seconds(submission_ids=submission_ids)
     robust = robustness_states_for_submissions(submission_ids=submission_ids, split=split)
     consistent = entries_consistency(task=task, submission_ids=submission_ids)
     stressed = bool(kind_get(task.kind).stress_families())
@@ -123,7 +123,7 @@ def robustness_state(*, state: RobustnessState | None, stressed: bool) -> tuple[
     return state.state, state.reason
 
 
-def algorithm_cpu_seconds(submission_ids: list[int]) -> dict[int, float]:
+def algorithm_cpu_seconds(*, submission_ids: list[int]) -> dict[int, float]:
     """CPU-seconds of the algorithm runs that made these submissions (cost beside quality,
     docs/architecture.md §12): an entry uploaded by a team has no run and no value."""
     return {
@@ -158,7 +158,7 @@ def track_board_cached(*, track: Track, split: str) -> selectors.TrackBoard:
     )
 
 
-def csv_reference_values(row: Any) -> list[Any]:
+def csv_reference_values(*, row: Any) -> list[Any]:
     """The CSV cells of ``CSV_REFERENCE_COLUMNS`` for one board row."""
     return [
         getattr(row, "reference", None) or "",

@@ -65,8 +65,8 @@ def references_sync(*, task: Task) -> np.ndarray | None:
 
 
 def entry_flips_fill(
-    entries: Sequence[LeaderboardEntry],
     *,
+    entries: Sequence[LeaderboardEntry],
     y: np.ndarray,
     preds: Sequence[np.ndarray],
     reference: np.ndarray | None,

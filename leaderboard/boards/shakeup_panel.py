@@ -62,7 +62,7 @@ def shakeup_panel(*, task: Task, revealed: bool) -> ShakeupPanel:
     since = _since_climb(task)
     moved = _adaptivity(task, leaders) if revealed else {}
     return ShakeupPanel(
-        mode=task_board_mode(task),
+        mode=task_board_mode(task=task),
         rows=[
             ShakeupTeam(
                 row=r,
@@ -83,7 +83,7 @@ def shakeup_panel(*, task: Task, revealed: bool) -> ShakeupPanel:
 def _since_climb(task: Task) -> dict[int, int]:
     """Per team, its entries weighed after its last climb (the board's current steps)."""
     out: dict[int, int] = {}
-    steps = LadderStep.objects.filter(task=task, mode=task_board_mode(task)).order_by(
+    steps = LadderStep.objects.filter(task=task, mode=task_board_mode(task=task)).order_by(
         "submission__created_at", "submission_id"
     )
     for team_id, climbed in steps.values_list("team_id", "climbed"):
@@ -121,7 +121,7 @@ def _expected(
     resamples of the public rows (shown as the mode shows them) and of the private rows."""
     if len(entries) < 2:
         return None, "fewer than two ranked teams"
-    statistic = ladder_statistic(task)
+    statistic = ladder_statistic(task=task)
     if statistic is None:
         return None, f"no resampling statistic for {task.primary_metric}"
     submissions = Submission.objects.in_bulk([e.submission_id for e in entries])
@@ -143,7 +143,7 @@ def _expected(
             n_resamples=RESAMPLES, seed=_SEEDS[split], rows=rows,
         )  # fmt: skip
     shown = None
-    if task_board_mode(task) in board_modes.ROUNDED:
+    if task_board_mode(task=task) in board_modes.ROUNDED:
         step = rules.resolution(rules.units_of(y=solution.y_public, statistic=statistic))
         shown = lambda scores: np.round(scores / step) * step  # noqa: E731 - the rounding
     primary = task.primary_metric

@@ -71,7 +71,7 @@ def board_hides(*, task: Task, split: str, user: User) -> bool:
     """Whether ``user`` reads ``task``'s board on ``split`` without its exact figures."""
     return (
         split == Split.PUBLIC
-        and task_board_mode(task) != board_modes.PLAIN
+        and task_board_mode(task=task) != board_modes.PLAIN
         and not public_scores_shown(task=task, user=user)
     )
 
@@ -161,7 +161,7 @@ def rank_sets_hidden(*, task: Task, split: str, user: User, read: Any = None) ->
 def _with_tiers(rows: list[Any], *, hidden: bool) -> None:
     """Each row's ``tier`` (1 = best; None: a baseline, a reference, not computed yet), and
     no rank set on a team's row when they are ``hidden``."""
-    numbers = {} if hidden else tier_numbers(rows)
+    numbers = {} if hidden else tier_numbers(rows=rows)
     for row in rows:
         if hidden and isinstance(row, LeaderboardEntry):
             row.rank_set_low = row.rank_set_high = None
@@ -172,7 +172,7 @@ def rows_for(*, task: Task, split: str, rows: list[Any], hides: bool) -> list[An
     """Copies of a board's ``rows`` (entries and references) with ``shown_score``,
     ``climbed`` and ``exact_score``, and without the exact figures when ``hides``
     (:func:`board_hides`)."""
-    laddered = split == Split.PUBLIC and task_board_mode(task) != board_modes.PLAIN
+    laddered = split == Split.PUBLIC and task_board_mode(task=task) != board_modes.PLAIN
     exact = _exact_scores(rows) if laddered and not hides else {}
     digits = shown_digits(task=task, split=split) if laddered else None
     out = []

@@ -58,7 +58,7 @@ def track_view(*, track: Track, split: str, user: User) -> str:
     if split != Split.PUBLIC:
         return split
     tasks = list(Task.objects.filter(track=track).select_related("track__challenge"))
-    laddered = [t for t in tasks if task_board_mode(t) != board_modes.PLAIN]
+    laddered = [t for t in tasks if task_board_mode(task=t) != board_modes.PLAIN]
     if laddered and not any(board_hides(task=t, split=split, user=user) for t in laddered):
         return f"{split}:exact"
     return split

@@ -72,7 +72,7 @@ WORDS = {
 DTYPES = {pa.string(): "string", pa.float64(): "float64", pa.int64(): "int64"}
 
 
-def results_parquet(rows: list[ResultRow]) -> bytes:
+def results_parquet(*, rows: list[ResultRow]) -> bytes:
     records = [dict(zip(COLUMNS, r.values(), strict=True)) for r in rows]
     table = pa.Table.from_pylist(records, schema=SCHEMA)
     sink = io.BytesIO()
@@ -80,7 +80,7 @@ def results_parquet(rows: list[ResultRow]) -> bytes:
     return sink.getvalue()
 
 
-def results_csv(rows: list[ResultRow]) -> str:
+def results_csv(*, rows: list[ResultRow]) -> str:
     return rows_to_csv(COLUMNS, (r.values() for r in rows))
 
 
@@ -118,7 +118,7 @@ class TrackResultsParquetApi(APIView):
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = _track(slug)
-        body = results_parquet(track_results(track=track, user=request.user))
+        body = results_parquet(rows=track_results(track=track, user=request.user))
         return _attachment(
             body, content_type=PARQUET_TYPE, filename=f"{track.slug}-results.parquet"
         )
@@ -140,7 +140,7 @@ class TrackResultsCsvApi(APIView):
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = _track(slug)
-        body = results_csv(track_results(track=track, user=request.user))
+        body = results_csv(rows=track_results(track=track, user=request.user))
         return _attachment(
             body, content_type="text/csv; charset=utf-8", filename=f"{track.slug}-results.csv"
         )

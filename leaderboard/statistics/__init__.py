@@ -8,7 +8,7 @@ Modules:
     rank_set_fields  a board's simultaneous rank sets and tiers, as entry fields
     consistency      the consistency columns of a task's board entries
 
-The statistics read the models and the cores only: no board, cache, champion, transfer
-matrix or refresh (an import-linter contract, pyproject.toml). A board that shows them asks
-here and keeps the answer itself (``leaderboard.boards.track_first``).
+The statistics read the models and the cores only: no board, board cache, champion,
+transfer matrix or refresh (an import-linter contract, pyproject.toml). A board that shows
+them asks here and keeps the answer itself (``leaderboard.boards.track_first``).
 """

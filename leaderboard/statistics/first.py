@@ -15,7 +15,7 @@ count (a task no team has an entry on does not: `leaderboard.core.track.ranked_t
 A task's resamples are cached by the ids of the prediction files they read (a new best
 submission is a new key; :mod:`leaderboard.statistics.first_samples`, warmed by the bootstrap job).
 A track's live board asks here through :mod:`leaderboard.boards.track_first`, which
-caches the result with the board; the statistics read neither boards nor caches (an
+caches the result with the board; the statistics read neither boards nor the board cache (an
 import-linter contract, pyproject.toml). The caller passes the split it may show: before the
 reveal only the public split is computed for participants, so a private-based value never
 reaches them.
@@ -79,7 +79,7 @@ EMPTY = FirstBoard(teams={})
 FIRST_CSV_COLUMNS = ("p_first", "rank_interval_low", "rank_interval_high", "group")
 
 
-def first_csv_values(first: TeamFirst | None) -> tuple[object, ...]:
+def first_csv_values(*, first: TeamFirst | None) -> tuple[object, ...]:
     """The :data:`FIRST_CSV_COLUMNS` of one team (empty cells for a baseline or a reference)."""
     if first is None:
         return (None, None, None, None)
@@ -87,7 +87,7 @@ def first_csv_values(first: TeamFirst | None) -> tuple[object, ...]:
     return (first.p_first, low, high, first.group)
 
 
-def first_fields(first: TeamFirst | None) -> dict[str, object]:
+def first_fields(*, first: TeamFirst | None) -> dict[str, object]:
     """A standings entry's ``p_first`` (with its Monte Carlo error), ``rank_interval``
     [lo, hi] and ``group`` (nulls for a baseline, or when they could not be computed)."""
     if first is None:
@@ -100,7 +100,7 @@ def first_fields(first: TeamFirst | None) -> dict[str, object]:
     }
 
 
-def comparison_fields(board: FirstBoard, names: Mapping[int, str]) -> dict[str, object]:
+def comparison_fields(*, board: FirstBoard, names: Mapping[int, str]) -> dict[str, object]:
     """A track board's (or frozen track's) ``pairwise`` [{"a", "b", "difference", "ci",
     "verdict"}] (team names; ``a_id``/``b_id`` beside, and the ``reason`` of a pair without
     an interval) and ``group_method``, with the ``group_reason`` when groups are missing,
@@ -168,7 +168,9 @@ def first_compute(
             if value is not None and np.isfinite(value):
                 point[i], scored[i] = float(value), True
         try:
-            samples = task_samples(task, split, submissions.get(task.slug) or {})
+            samples = task_samples(
+                task=task, split=split, submissions=submissions.get(task.slug) or {}
+            )
         except Exception:  # an unreadable file must not take the board down
             logger.exception("P(first): the resamples of task %s (%s) failed", task.slug, split)
             samples = None  # the task then counts its point values in every resample
@@ -283,7 +285,7 @@ def first_page_parts(
                 "ci": pair.ci,
                 "verdict": pair.verdict,
                 "words": verdict_words(
-                    pair,
+                    pair=pair,
                     a=names.get(pair.a, str(pair.a)),
                     b=names.get(pair.b, str(pair.b)),
                     margin=board.margin,
@@ -298,7 +300,7 @@ def first_page_parts(
     )
 
 
-def verdict_words(pair: TeamPair, *, a: str, b: str, margin: float, basis: str | None) -> str:
+def verdict_words(*, pair: TeamPair, a: str, b: str, margin: float, basis: str | None) -> str:
     """What a pair's verdict says, in a sentence that means it: ``a`` is the team with the
     better (or equal) point mean, the verdict is from its side; ``basis`` says whether the
     claim is about tasks like these or these tasks' rows only."""

@@ -26,7 +26,7 @@ N_RESAMPLES = 1000  # the boards' intervals' resamples (the same rows, the same 
 CACHE_SECONDS = 24 * 3600
 
 
-def track_metric(task: Task) -> str:
+def track_metric(*, task: Task) -> str:
     """The metric resampled for the track: the kind's track metric when the track counts
     another metric than the primary (regression: R²), else the primary."""
     kind = kind_get(task.kind)
@@ -54,11 +54,11 @@ def _predictions(submission: Submission) -> np.ndarray:
 
 
 def task_samples(
-    task: Task, split: str, submissions: Mapping[int, Submission]
+    *, task: Task, split: str, submissions: Mapping[int, Submission]
 ) -> dict[int, np.ndarray] | None:
     """(B,) resampled track values per team id on ``task``'s ``split`` rows; None when the
     task's track metric has no bootstrap (its values then count without row noise)."""
-    metric = track_metric(task)
+    metric = track_metric(task=task)
     readable = {t: s for t, s in submissions.items() if s.predictions}
     if not readable or not has_bootstrap(task.kind, metric):
         return None
@@ -133,7 +133,7 @@ def task_samples_store(
     file), so the next read finds them."""
     readable = {t: s for t, s in submissions.items() if s.predictions}
     if (
-        metric != track_metric(task)
+        metric != track_metric(task=task)
         or len(readable) != len(submissions)
         or samples.shape != (N_RESAMPLES, len(submissions))
     ):

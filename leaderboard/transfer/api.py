@@ -281,7 +281,7 @@ class TrackTransferApi(APIView):
 
         def payload() -> tuple[dict, bool]:
             matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
-            answer = transfer_payload(matrix)
+            answer = transfer_payload(matrix=matrix)
             return answer, not answer["decomposition"]["updating"]
 
         renderer = getattr(request, "accepted_renderer", None)
@@ -296,7 +296,7 @@ class TrackTransferApi(APIView):
         return Response(transfer_cache.kept(track, "api", split, view, compute=payload))
 
 
-def transfer_payload(matrix: TransferMatrix) -> dict:
+def transfer_payload(*, matrix: TransferMatrix) -> dict:
     """The matrix as the API's JSON."""
     algorithms, cells = [], []
     robustness = transfer_robustness(matrix=matrix)
@@ -328,13 +328,14 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "failure": shown.failure,
                     "score": shown.score,
                     "delta": cell.delta if cell else None,
-                    **cell_interval(cell),
+                    **cell_interval(cell=cell),
                     "cpu_seconds": run.cpu_seconds,
                     "is_organizer_run": run.is_organizer_run,
                     "reason": shown.reason,
                     "robustness": robustness.get(run.pk),
                 }
             )
+    frontier_rows, frontier = transfer_frontier(matrix=matrix)
     return {
         "track": matrix.track.slug,
         "split": matrix.split,
@@ -350,7 +351,7 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
             }
             for task, state in zip(matrix.tasks, baseline_states(matrix=matrix), strict=True)
         ],
-        "decomposition": decomposition_payload(transfer_decomposition(matrix)),
-        "frontier": frontier_payload(*transfer_frontier(matrix)),
+        "decomposition": decomposition_payload(result=transfer_decomposition(matrix=matrix)),
+        "frontier": frontier_payload(rows=frontier_rows, frontier=frontier),
         "withheld": withheld_note(matrix=matrix),
     }

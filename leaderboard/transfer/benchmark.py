@@ -138,7 +138,7 @@ def _latest_key(matrix: TransferMatrix) -> str:
     return f"transfer-decomposition-latest:v3:{matrix.track.pk}:{matrix.split}:{view}"
 
 
-def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> MatrixDecomposition:
+def transfer_decomposition(*, matrix: TransferMatrix, wait: bool = False) -> MatrixDecomposition:
     """The decomposition of ``matrix``'s scored cells (module docstring). ``wait``: fit this
     matrix now even when an earlier fit of the track could be shown meanwhile (the
     refit's worker)."""
@@ -207,7 +207,7 @@ NO_ROW_VARIANCE = (
 )
 
 
-def cell_interval(cell: TransferCell | None) -> dict[str, Any]:
+def cell_interval(*, cell: TransferCell | None) -> dict[str, Any]:
     """A transfer cell's ``ci`` [lo, hi] and the ``reason`` when it is null: none for a
     cell without a score, and none for a cell with no variance across its row resamples
     unless its delta is 0 on every one (predictions as right as the baseline's on every
@@ -234,7 +234,7 @@ MODELS = {
 }
 
 
-def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
+def decomposition_payload(*, result: MatrixDecomposition) -> dict[str, Any]:
     """docs/architecture.md §12's ``"decomposition"`` object: ``algorithm_effects``,
     ``task_difficulty``, ``interaction_share`` and ``home_advantage`` exactly, with what explains
     them beside (``n_tasks``, ``note``...), and issue 38's ``noise_share``, ``residual_df``,
@@ -365,7 +365,7 @@ class FrontierRow:
     note: str | None
 
 
-def transfer_frontier(matrix: TransferMatrix) -> tuple[list[FrontierRow], Frontier]:
+def transfer_frontier(*, matrix: TransferMatrix) -> tuple[list[FrontierRow], Frontier]:
     """Each algorithm's quality (mean delta) against its cost (mean CPU-seconds per scored
     run) and the frontier of those points, in the matrix's row order."""
     points, costs = [], {}
@@ -413,7 +413,7 @@ def _frontier_note(
     return note
 
 
-def frontier_payload(rows: list[FrontierRow], frontier: Frontier) -> dict[str, Any]:
+def frontier_payload(*, rows: list[FrontierRow], frontier: Frontier) -> dict[str, Any]:
     """The transfer API's ``"frontier"``: quality (mean delta) against mean CPU-seconds."""
     return {
         "quality": "mean_delta",
@@ -446,10 +446,10 @@ class TransferPageParts:
     decomposed: bool = False
 
 
-def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
+def transfer_page_parts(*, matrix: TransferMatrix) -> TransferPageParts:
     """What the transfer page shows beside the matrix: the decomposition (its plot and
     tables) and the quality-cost frontier (its plot and table)."""
-    decomposition = decomposition_payload(transfer_decomposition(matrix))
+    decomposition = decomposition_payload(result=transfer_decomposition(matrix=matrix))
     titles = {t.slug: t.title for t in matrix.tasks}
 
     def bars(items: list[dict[str, Any]], name: Any) -> list[EffectBar]:
@@ -487,7 +487,7 @@ def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
             title=f"{matrix.track.title}: what is the method and what is the data "
             f"({matrix.split} rows)",
         )
-    rows, _ = transfer_frontier(matrix)
+    rows, _ = transfer_frontier(matrix=matrix)
     return TransferPageParts(
         decomposed=decomposed,
         decomposition=decomposition,

@@ -334,10 +334,12 @@ def test_a_new_file_on_the_board_is_resampled_alone_with_the_values_of_the_whole
             "submission"
         )
     }
-    whole = first_samples.task_samples(task, "public", files)
+    whole = first_samples.task_samples(task=task, split="public", submissions=files)
     cache.clear()
     newest = next(iter(files))
-    first_samples.task_samples(task, "public", {t: s for t, s in files.items() if t != newest})
+    first_samples.task_samples(
+        task=task, split="public", submissions={t: s for t, s in files.items() if t != newest}
+    )
     resampled: list[int] = []
     real = first_samples.bootstrap_leaderboard
 
@@ -346,9 +348,11 @@ def test_a_new_file_on_the_board_is_resampled_alone_with_the_values_of_the_whole
         return real(**kwargs)
 
     monkeypatch.setattr("leaderboard.statistics.first_samples.bootstrap_leaderboard", counted)
-    after = first_samples.task_samples(task, "public", files)
+    after = first_samples.task_samples(task=task, split="public", submissions=files)
     assert resampled == [1]  # the new file alone
     assert set(after) == set(whole) and len(whole) == len(files) > 2
     for team, values in whole.items():
         np.testing.assert_array_equal(after[team], values)
-    assert first_samples.task_samples(task, "public", files) is not None and resampled == [1]
+    assert first_samples.task_samples(
+        task=task, split="public", submissions=files
+    ) is not None and resampled == [1]
