@@ -264,7 +264,7 @@ def bare(task: Task, work: Path, code: Path) -> float:
 
 def matrix_cell(run: AlgorithmRun, baseline_pred: np.ndarray) -> None:
     """What the transfer page reads of a new cell: its predictions against the baseline's,
-    bootstrapped (``leaderboard.transfer``'s cell)."""
+    bootstrapped (``leaderboard.transfer.matrix``'s cell)."""
     with STEPS.timing("the matrix cell (bootstrap against the baseline)"):
         solution = solution_for_task(run.task)
         with run.predictions.open("rb") as handle:

@@ -18,7 +18,7 @@ cell cache with its resamples. Then, each measured as the platform computes it:
   cell and the decomposition are cached (and the answers kept, ``leaderboard.cache.transfer_cache``:
   a warm read is the fingerprint's queries and one cache read): target <= 1 s each (best of
   ``--repeat``);
-- **cold**: the decomposition with its intervals (``leaderboard.benchmark``) and P(first)
+- **cold**: the decomposition with its intervals (``leaderboard.transfer.benchmark``) and P(first)
   over the matrix's algorithms (``leaderboard.core.benchmark.first.who_is_first`` on the
   cells' row resamples, tasks resampled within the track) computed anew, the cells in their
   cache as always: target <= 30 s;
@@ -117,10 +117,10 @@ from algorithms.models import (  # noqa: E402
 )
 from challenges.models import Challenge, Team, Track  # noqa: E402
 from datasets.models import Task  # noqa: E402
-from leaderboard.benchmark import transfer_decomposition  # noqa: E402
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first  # noqa: E402
 from leaderboard.models import LeaderboardEntry  # noqa: E402
-from leaderboard.transfer import cell_resamples, transfer_matrix  # noqa: E402
+from leaderboard.transfer.benchmark import transfer_decomposition  # noqa: E402
+from leaderboard.transfer.matrix import cell_resamples, transfer_matrix  # noqa: E402
 from scoring.core import Aligned, save_predictions  # noqa: E402
 from scoring.models import Submission, SubmissionStatus  # noqa: E402
 
@@ -342,7 +342,7 @@ def measure(args: argparse.Namespace) -> None:
 
     def cold() -> None:
         _clear_decompositions()
-        transfer_decomposition(transfer_matrix(track=track), wait=True)
+        transfer_decomposition(matrix=transfer_matrix(track=track), wait=True)
         first_over_cells(track)
 
     cold_s = best(1, cold)

@@ -155,8 +155,8 @@ def boards() -> list[dict]:
     from django.db import transaction
 
     from datasets.models import Task
+    from leaderboard.boards.ladder import public_board_entries
     from leaderboard.core.ranking import private_entries, rank_entries
-    from leaderboard.ladder import public_board_entries
     from leaderboard.selectors import leaderboard_for_task
     from leaderboard.services import submission_inputs
     from scoring.models import Submission

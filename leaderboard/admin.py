@@ -21,10 +21,10 @@ from datasets.models import Task
 from kinds.boards import board_mode_problem
 from scoring.models import Reference, Submission
 
-from .board_mode import task_board_mode_set
+from .boards.ladder import BoardModeRefused
+from .boards.mode import task_board_mode_set
 from .champion.entries import Entry, entry_of
 from .champion.services import ChampionRefused, champion_ensure, champion_pin
-from .ladder import BoardModeRefused
 from .models import ChampionChange, LadderStep, LeaderboardEntry, TaskBoardMode, TaskChampion
 
 

@@ -18,17 +18,17 @@ from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 from kinds.metrics import OPIS_DESCRIPTION
 
-from .boards import track_board_cached
+from .boards.ladder import task_board_mode
+from .boards.phase_params import PHASE_PARAMETER, api_board_read, phase_refusal_responses
+from .boards.phase_read import phase_track_board, phase_track_rank_sets
+from .boards.read import track_board_cached
+from .boards.shown import board_hides, task_board_for
+from .boards.track_rank_sets import track_rank_sets
+from .boards.track_shown import track_first_for, track_view
 from .cache import board_cache
 from .core.rank_sets import team_rank_set_fields
-from .first import EMPTY, comparison_fields, first_fields
-from .ladder import task_board_mode
-from .phase_board_read import phase_track_board, phase_track_rank_sets
-from .phase_params import PHASE_PARAMETER, api_board_read, phase_refusal_responses
-from .rank_set_fields import board_tiers, rank_set_of
-from .shown import board_hides, task_board_for
-from .track_rank_sets import track_rank_sets
-from .track_shown import track_first_for, track_view
+from .statistics.first import EMPTY, comparison_fields, first_fields
+from .statistics.rank_set_fields import board_tiers, rank_set_of
 
 
 class MetricSerializer(serializers.Serializer):
@@ -155,7 +155,7 @@ class TaskEntrySerializer(serializers.Serializer):
     )
 
     def get_rank_set(self, entry) -> list[int] | None:
-        return rank_set_of(entry)
+        return rank_set_of(row=entry)
 
     def get_prize_eligible(self, entry) -> bool | None:
         """False above the track's NFR limit for the prize; null for references (and on a
@@ -297,10 +297,10 @@ class TaskLeaderboardApi(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
         split = api_split(request, task.track.challenge).split
-        read = api_board_read(request, task.track.challenge)
+        read = api_board_read(request=request, challenge=task.track.challenge)
         # On a ladder board's public split a reader who may see exact scores gets another
         # payload: its own key (docs/organizers/ladder.md).
-        laddered = split == "public" and task_board_mode(task) != board_modes.PLAIN
+        laddered = split == "public" and task_board_mode(task=task) != board_modes.PLAIN
         exact = laddered and not board_hides(task=task, split=split, user=request.user)
         view = read.parts(f"{split}:exact" if exact else split)
         return board_cache.api_response(
@@ -374,7 +374,7 @@ class TrackLeaderboardApi(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split
-        read = api_board_read(request, track.challenge)
+        read = api_board_read(request=request, challenge=track.challenge)
         view = track_view(track=track, split=split, user=request.user)
         return board_cache.api_response(
             request,
@@ -388,13 +388,13 @@ class TrackLeaderboardApi(APIView):
 def _task_payload(task, split: str, user, read=None) -> dict:
     """The task board's JSON (the same for every viewer who may see ``split``, and on a
     ladder board's public split for every viewer who may see exact scores, or not:
-    ``leaderboard.shown``)."""
+    ``leaderboard.boards.shown``)."""
     board = task_board_for(task=task, split=split, user=user, read=read)
     entries = board.rows
     return {
         "task": task.slug,
         "split": split,
-        "mode": task_board_mode(task),
+        "mode": task_board_mode(task=task),
         "primary_reference": board.primary_name,
         "prize_max_nfr": board.prize_max_nfr,
         "primary_metric": task.primary_metric,
@@ -402,14 +402,14 @@ def _task_payload(task, split: str, user, read=None) -> dict:
         "metrics": describe_metrics(_metric_names(task.primary_metric, entries)),
         # plain dicts: cached (pickled) without the serializer
         "entries": [dict(e) for e in TaskEntrySerializer(entries, many=True).data],
-        "tiers": [[row.team.name for row in tier] for tier in board_tiers(entries)],
+        "tiers": [[row.team.name for row in tier] for tier in board_tiers(rows=entries)],
     }
 
 
 def _track_payload(track: Track, split: str, read, user) -> dict:
     """The track board's JSON (the same for every viewer allowed to see ``split``, reading the
     same phase: ``read``, and on a public split with a laddered task for every viewer who may
-    see its exact figures, or not: ``leaderboard.track_shown``)."""
+    see its exact figures, or not: ``leaderboard.boards.track_shown``)."""
     if read.maintained:
         board = track_board_cached(track=track, split=split)
         first_board = track_first_for(track=track, split=split, user=user)
@@ -434,7 +434,7 @@ def _track_payload(track: Track, split: str, read, user) -> dict:
             "prize_eligible": (
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),
-            **first_fields(first.get(row.team_id)),
+            **first_fields(first=first.get(row.team_id)),
             **team_rank_set_fields(sets, row.team_id),
         }
         for row in board.rows
@@ -446,7 +446,9 @@ def _track_payload(track: Track, split: str, read, user) -> dict:
         "unranked_tasks": list(board.unranked),
         "direction": "higher",  # the mean of track values (leaderboard.core.track)
         "entries": entries,
-        **comparison_fields(first_board, {tid: team.name for tid, team in board.teams.items()}),
+        **comparison_fields(
+            board=first_board, names={tid: team.name for tid, team in board.teams.items()}
+        ),
         "tiers": [[board.teams[tid].name for tid in tier] for tier in sets.tiers],
         "rank_set_reason": sets.reason,
     }

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
-from . import api, results_api, transfer_api
+from . import api
 from .champion import api as champion_api
+from .results import api as results_api
+from .transfer import api as transfer_api
 
 urlpatterns = [
     path(

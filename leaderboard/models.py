@@ -259,7 +259,7 @@ class ChampionCheck(Job):
 
 class LadderStep(models.Model):
     """One scored entry of a team on a task's public board, weighed against the team's
-    leader (its last entry that climbed) under the task's mode (``leaderboard.ladder``).
+    leader (its last entry that climbed) under the task's mode (``leaderboard.boards.ladder``).
 
     ``shown_score`` is the team's shown public score after this entry: its own when it
     climbed, else the leader's, unchanged (plain mode: the team's best exact score). The
@@ -310,7 +310,7 @@ class LadderStep(models.Model):
 
 class TaskBoardMode(Task):
     """A task seen from its public board's mode: the console's "Public board modes", where
-    organizers set it (``leaderboard.board_mode.task_board_mode_set``, audited)."""
+    organizers set it (``leaderboard.boards.mode.task_board_mode_set``, audited)."""
 
     class Meta:
         proxy = True

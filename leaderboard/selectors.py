@@ -26,7 +26,7 @@ from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppr
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submissions_pending
 
-from .ladder import task_board_mode
+from .boards.ladder import task_board_mode
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
 
@@ -98,10 +98,10 @@ def ladder_shifts(
     """For the tasks whose public board is a ladder board (docs/organizers/ladder.md), each team's
     shown track value (``values``) minus the value of its entry's exact public score: what
     moves the team's resamples (drawn around the exact score) to the board's shown score
-    (``leaderboard.first``). ``entries`` need their submissions."""
+    (``leaderboard.statistics.first``). ``entries`` need their submissions."""
     if split != Split.PUBLIC:
         return {}
-    laddered = {t.pk: t for t in tasks if task_board_mode(t) != board_modes.PLAIN}
+    laddered = {t.pk: t for t in tasks if task_board_mode(task=t) != board_modes.PLAIN}
     shifts: dict[str, dict[int, float]] = {}
     for e in entries:
         task = laddered.get(e.task_id)
@@ -143,7 +143,7 @@ def leaderboard_for_track(
     *, track: Track, split: str = Split.PUBLIC, entries: list[LeaderboardEntry] | None = None
 ) -> TrackBoard:
     """The track's board from its tasks' stored entries, or ``entries`` (a phase's boards
-    ranked at read time: ``leaderboard.phase_board_read``)."""
+    ranked at read time: ``leaderboard.boards.phase_read``)."""
     tasks = list(track.tasks.order_by("order", "slug"))
     slugs = {t.pk: t.slug for t in tasks}
     # Not ``select_related("task")``: a task's JSON columns (columns, card, meta...) would be
@@ -224,7 +224,7 @@ def history_series(*, task: Task) -> list[Series]:
     found = Submission.objects.filter(
         task=task, team_id__in=team_ids, status=SubmissionStatus.SCORED, is_hidden=False
     ).order_by("created_at")
-    if task_board_mode(task) == board_modes.PLAIN:
+    if task_board_mode(task=task) == board_modes.PLAIN:
         values = found.values_list("team_id", "created_at", "public_score")
     else:
         # A ladder board's history is its shown scores: each climb, never an exact score

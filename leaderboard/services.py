@@ -39,13 +39,13 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
+from .boards.ladder import public_board_entries, task_board_mode
+from .boards.phases import board_phase_q, final_phase_q
+from .boards.references import FLIP_FIELDS, entry_flips_fill, references_sync
 from .cache import bumps, interval_jobs, refresh_turns
-from .first_samples import task_samples_store
-from .ladder import public_board_entries, task_board_mode
 from .models import LeaderboardEntry, Split
-from .phase_boards import board_phase_q, final_phase_q
-from .rank_set_fields import RANK_SET_FIELDS, entry_rank_sets_fill
-from .references import FLIP_FIELDS, entry_flips_fill, references_sync
+from .statistics.first_samples import task_samples_store
+from .statistics.rank_set_fields import RANK_SET_FIELDS, entry_rank_sets_fill
 
 logger = logging.getLogger(__name__)
 INTERVAL_FIELDS = ("score_low", "score_high", "rank_low", "rank_high", "tied_with_best")
@@ -61,7 +61,7 @@ def ranked_submissions(
     """What a board of ``task`` ranks: scored submissions, not hidden, of visible teams.
 
     The challenge's boards take those made before the end, of the board's phase
-    (``leaderboard.phase_boards``; one phase: all); ``final=True`` (the standings) those of
+    (``leaderboard.boards.phases``; one phase: all); ``final=True`` (the standings) those of
     the final phase; ``phase`` those of that phase (a board read for ``?phase=``);
     ``post_challenge=True`` those made after, for the post-challenge board.
     """
@@ -380,7 +380,7 @@ def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
         inputs=inputs,
         scores={row[0]: row[-1] for row in rows},
         counts=counts,
-        mode=task_board_mode(task),
+        mode=task_board_mode(task=task),
         files={row[0]: row[-2] for row in rows},
     )
 
@@ -608,9 +608,9 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             e.rank_low, e.rank_high = interval.rank_low, interval.rank_high
             e.tied_with_best = interval.tied_with_best
             updates.append(e)
-        entry_rank_sets_fill(kept, result)
+        entry_rank_sets_fill(entries=kept, result=result)
         entry_flips_fill(
-            kept,
+            entries=kept,
             y=y,
             preds=preds,
             reference=primary,

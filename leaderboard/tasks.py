@@ -15,11 +15,11 @@ from challenges.models import Track
 from jobs.celery import TemporaryError, platform_task
 from leaderboard import task_names
 
-from .benchmark import transfer_decomposition
 from .cache import prerender
 from .champion.services import champion_check_run, champion_tick
 from .services import boards_behind_refresh, leaderboard_bootstrap_run
-from .transfer import transfer_matrix
+from .transfer.benchmark import transfer_decomposition
+from .transfer.matrix import transfer_matrix
 
 
 @platform_task(name=task_names.BOOTSTRAP_TASK_LEADERBOARD, soft_time_limit=240, time_limit=300)
@@ -56,9 +56,9 @@ def transfer_decomposition_refit(
     hidden: list[int] | None = None,
     hidden_phases: list[int] | None = None,
 ) -> None:
-    """Fit a track's transfer matrix as it is now (``leaderboard.benchmark``): readers see
+    """Fit a track's transfer matrix as it is now (``leaderboard.transfer.benchmark``): readers see
     the track's last fit until this one is cached. ``hidden``: the tasks whose teams' cells
-    the readers who asked may not see (``leaderboard.transfer``), left out of the fit as they
+    the readers who asked may not see (``leaderboard.transfer.matrix``), left out of the fit as they
     were of theirs; ``hidden_phases``: the blind phases whose teams' cells they may not see
     (docs/decisions/0066-phases.md). Idempotent (the fit is keyed by its inputs and seeded)."""
     track = Track.objects.filter(pk=track_id).select_related("challenge").first()
@@ -69,7 +69,7 @@ def transfer_decomposition_refit(
             hidden=frozenset(hidden or ()),
             hidden_phases=frozenset(hidden_phases or ()),
         )
-        transfer_decomposition(matrix, wait=True)
+        transfer_decomposition(matrix=matrix, wait=True)
 
 
 @platform_task(name=task_names.CHECK_CHAMPION, soft_time_limit=240, time_limit=300)

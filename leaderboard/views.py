@@ -18,32 +18,32 @@ from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
 from . import selectors
-from .benchmark import cell_interval, transfer_page_parts
-from .boards import (
+from .boards.ladder import ladder_resolution, task_board_mode
+from .boards.phase_params import page_board_read, phase_context
+from .boards.phase_read import BoardRead, phase_track_board, phase_track_rank_sets
+from .boards.read import (
     CSV_REFERENCE_COLUMNS,
     TaskBoard,
     csv_reference_values,
     track_board_cached,
 )
+from .boards.shakeup_panel import shakeup_panel
+from .boards.shown import board_hides, hidden_phases, hidden_tasks, task_board_for
+from .boards.track_rank_sets import track_rank_sets
+from .boards.track_shown import track_first_for
 from .cache import board_cache, transfer_cache
 from .core.rank_sets import team_rank_set_fields
-from .first import (
+from .statistics.first import (
     EMPTY,
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
     first_csv_values,
     first_page_parts,
 )
-from .ladder import ladder_resolution, task_board_mode
-from .phase_board_read import BoardRead, phase_track_board, phase_track_rank_sets
-from .phase_params import page_board_read, phase_context
-from .shakeup_panel import shakeup_panel
-from .shown import board_hides, hidden_phases, hidden_tasks, task_board_for
-from .track_rank_sets import track_rank_sets
-from .track_shown import track_first_for
-from .transfer import transfer_matrix
-from .transfer_baselines import task_baseline_states
-from .transfer_shown import (
+from .transfer.baselines import task_baseline_states
+from .transfer.benchmark import cell_interval, transfer_page_parts
+from .transfer.matrix import transfer_matrix
+from .transfer.shown import (
     baseline_states,
     shown_cells,
     transfer_robustness,
@@ -54,7 +54,7 @@ from .transfer_shown import (
 
 def _task_board(task: Task, split: str, user) -> TaskBoard:
     """The task board with its references (cached for every viewer allowed ``split``), as
-    ``user`` may see it (a ladder board's public split: ``leaderboard.shown``)."""
+    ``user`` may see it (a ladder board's public split: ``leaderboard.boards.shown``)."""
     return task_board_for(task=task, split=split, user=user)
 
 
@@ -94,7 +94,7 @@ def _metric_columns(task: Task, entries) -> list[str]:
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     shown = page_split(request, task.track.challenge)
-    read = page_board_read(request, task.track.challenge)
+    read = page_board_read(request=request, challenge=task.track.challenge)
     return _page(
         request,
         board_cache.TASK,
@@ -113,10 +113,10 @@ def _task_page(
     split = shown.split
     board = task_board_for(task=task, split=split, user=request.user, read=read)
     entries = board.rows
-    mode = task_board_mode(task)
+    mode = task_board_mode(task=task)
     laddered = split == "public" and mode != board_modes.PLAIN
     hides = board_hides(task=task, split=split, user=request.user)
-    step = ladder_resolution(task) if laddered else None
+    step = ladder_resolution(task=task) if laddered else None
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     metric = metric_info(task.primary_metric)
@@ -149,11 +149,11 @@ def _task_page(
             "mode": mode,
             "laddered": laddered,
             "exact_column": laddered and not hides,
-            # a phase's board ranked at read time has no bootstrap (leaderboard.phase_board_read)
+            # a phase's board ranked at read time has no bootstrap (leaderboard.boards.phase_read)
             "intervals": not hides and read.maintained,
             "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",
-            **phase_context(read),
+            **phase_context(read=read),
         },
     )
 
@@ -161,7 +161,7 @@ def _task_page(
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = page_split(request, task.track.challenge).split
-    read = page_board_read(request, task.track.challenge)
+    read = page_board_read(request=request, challenge=task.track.challenge)
     entries = task_board_for(task=task, split=split, user=request.user, read=read).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
     metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
@@ -211,7 +211,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[e.metrics.get(m) for m in metrics],
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
-                *csv_reference_values(e),
+                *csv_reference_values(row=e),
                 e.shown_score,
                 e.climbed,
                 e.exact_score,
@@ -227,7 +227,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
-    read = page_board_read(request, track.challenge)
+    read = page_board_read(request=request, challenge=track.challenge)
     return _page(
         request,
         board_cache.TRACK,
@@ -313,7 +313,7 @@ def _track_page(
             "private_visible": shown.private_visible,
             "rank_sets": bool(sets.sets),
             "rank_set_reason": sets.reason,
-            **phase_context(read),
+            **phase_context(read=read),
         },
     )
 
@@ -351,7 +351,9 @@ def _transfer_rows_html(matrix) -> list:
     renders its row again, not the 20,000 cells)."""
     contexts = []
     for row in matrix.rows:
-        cells = [(cell, cell_interval(cell.cell)) for cell in shown_cells(matrix=matrix, row=row)]
+        cells = [
+            (cell, cell_interval(cell=cell.cell)) for cell in shown_cells(matrix=matrix, row=row)
+        ]
         shows = (
             row.algorithm.name,
             row.algorithm.team.name,
@@ -406,7 +408,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 
     def sections() -> tuple[str, bool]:
         matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
-        page = transfer_page_parts(matrix)
+        page = transfer_page_parts(matrix=matrix)
         html = render_to_string(
             "leaderboard/transfer_sections.html",
             {
@@ -456,7 +458,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = page_split(request, track.challenge).split
-    read = page_board_read(request, track.challenge)
+    read = page_board_read(request=request, challenge=track.challenge)
     board, first_board, sets = _track_parts(track, split, read, request.user)
     header = [
         "position",
@@ -487,7 +489,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 " ".join(r.missing),
                 *(sets.sets.get(r.team_id) or (None, None)),
                 team_rank_set_fields(sets, r.team_id)["tier"],
-                *first_csv_values(first.get(r.team_id)),
+                *first_csv_values(first=first.get(r.team_id)),
             ]
             for r in board.rows
         ),

@@ -134,7 +134,7 @@ def submission_ladder(*, submission: Submission) -> dict[str, object]:
     ``shown_score``, the public score shown for it (plain board: its exact score; ladder:
     its shown score when it climbed, else None), ``climbed`` (it moved the team's shown
     score; plain: it beat the team's best) and ``team_shown_score``, the team's shown
-    score after it. Read from its ``ladder_step`` (``leaderboard.ladder``: the board's
+    score after it. Read from its ``ladder_step`` (``leaderboard.boards.ladder``: the board's
     refresh decides it; until then it has not climbed)."""
     try:
         step = submission.ladder_step

@@ -28,6 +28,8 @@ from common.finite import float_or_none
 from common.refusals import Refusal
 from datasets.models import Task
 from kinds import kind_get, metric_direction
+from leaderboard.boards.ladder import public_board_entries, task_board_mode
+from leaderboard.boards.track_shown import WITHHELD_BOARD
 from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.rank_sets import team_rank_set_fields, team_rank_sets
 from leaderboard.core.ranking import (
@@ -35,12 +37,10 @@ from leaderboard.core.ranking import (
     rank_entries,
 )
 from leaderboard.core.track import TrackRow, ranked_tasks, track_standings
-from leaderboard.first import EMPTY as EMPTY_FIRST
-from leaderboard.first import TeamFirst, comparison_fields, first_compute, first_fields
-from leaderboard.ladder import public_board_entries, task_board_mode
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
-from leaderboard.track_shown import WITHHELD_BOARD
+from leaderboard.statistics.first import EMPTY as EMPTY_FIRST
+from leaderboard.statistics.first import TeamFirst, comparison_fields, first_compute, first_fields
 from scoring.models import Reference, ReferenceSource, Submission
 
 from .core import canonical_json, snapshot_digest
@@ -95,7 +95,7 @@ def _task_board(
     its exact value to its shown one."""
     # made before the end, of the final phase (docs/decisions/0066-phases.md)
     inputs, by_id = submission_inputs(task=task, final=True)
-    laddered = split != "private" and task_board_mode(task) != board_modes.PLAIN
+    laddered = split != "private" and task_board_mode(task=task) != board_modes.PLAIN
     if split == "private":
         ranked = rank_entries(private_entries(inputs, max_final=max_final))
     else:  # the public board's rule: each team's leader with its shown score on a ladder
@@ -222,7 +222,9 @@ class _TrackRanking:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     ranked: set[str] = field(default_factory=set)
-    comparisons: dict[str, Any] = field(default_factory=lambda: comparison_fields(EMPTY_FIRST, {}))
+    comparisons: dict[str, Any] = field(
+        default_factory=lambda: comparison_fields(board=EMPTY_FIRST, names={})
+    )
     trivial: dict[str, Any] | None = None
 
 
@@ -249,7 +251,7 @@ def _track_entry(
         # removed.
         "prize_eligible": None if row.is_baseline else nfr_prize_eligible(nfrs, prize_max_nfr),
         "method": None if row.is_baseline else _method_ref(method),
-        **first_fields(first),
+        **first_fields(first=first),
     }
 
 
@@ -282,7 +284,7 @@ def _track_ranking(
     # Who is first on this split (docs/architecture.md §12): the sealed public view never
     # holds a private-based value, the private snapshot hashes its own.
     # A laddered task's public rows are exact: the sealed public view holds none of the
-    # figures resampled from them (leaderboard.track_shown); the private view has them all.
+    # figures resampled from them (leaderboard.boards.track_shown); the private view has them all.
     first_board = (
         WITHHELD_BOARD
         if boards.shifts
@@ -298,7 +300,9 @@ def _track_ranking(
             shifts=boards.shifts,
         )
     )
-    comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
+    comparisons = comparison_fields(
+        board=first_board, names={tid: t.name for tid, t in teams.items()}
+    )
     trivial = trivial_track_mean(tasks=counted, split=split)
     entries = [
         _track_entry(

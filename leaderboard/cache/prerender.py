@@ -283,8 +283,8 @@ PRELOADED = (
     "pandas",
     "leaderboard.views",
     "leaderboard.api",
-    "leaderboard.transfer_api",
-    "leaderboard.benchmark",
+    "leaderboard.transfer.api",
+    "leaderboard.transfer.benchmark",
 )
 
 

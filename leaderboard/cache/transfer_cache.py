@@ -5,7 +5,7 @@ the track's id) under a fingerprint of everything they are computed from.
 
 Assembling the matrix reads every cell's run again (a model instance a run) and every cell's
 summary: linear in the cells, seconds at 20,000. So a miss assembles it from one column per
-task (``leaderboard.transfer.TransferColumn``), kept here under its task's fingerprint
+task (``leaderboard.transfer.matrix.TransferColumn``), kept here under its task's fingerprint
 (:func:`columns`): only the columns of tasks that changed are read from the database, and a
 new cell costs its task's column. The fingerprints (:func:`task_fingerprints`, and the
 track's, a digest of its tasks') are five aggregate queries over the same rows, and change
@@ -64,7 +64,7 @@ T = TypeVar("T")
 
 SCOPE = "transfer"
 # A column's key is its content's fingerprint, so it never goes stale: kept as long as the
-# cells' summaries (``leaderboard.transfer_cells.CACHE_SECONDS``). A kept answer lives the
+# cells' summaries (``leaderboard.transfer.cells.CACHE_SECONDS``). A kept answer lives the
 # board cache's ``BOARD_CACHE_SECONDS``; after that it is assembled again from the kept columns
 # (what a new cell costs), not from the database.
 COLUMN_SECONDS = 24 * 3600

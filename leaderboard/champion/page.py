@@ -10,7 +10,7 @@ from typing import Any
 
 from datasets.models import Task
 from kinds import kind_get, metric_info
-from leaderboard.ladder import shown_digits
+from leaderboard.boards.ladder import shown_digits
 from leaderboard.models import ChampionBy, ChampionChange
 from scoring.reference_selectors import primary_reference
 from scoring.selectors import User
@@ -56,7 +56,8 @@ class VerdictRow:
     verdict: Verdict
     label: str
     why: str
-    digits: int = 4  # of the entry's score: a shown score's own (leaderboard.ladder.shown_digits)
+    # of the entry's score: a shown score's own (leaderboard.boards.ladder.shown_digits)
+    digits: int = 4
 
 
 @dataclass(frozen=True)

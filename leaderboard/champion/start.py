@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from algorithms.models import ACTIVE, BaselineRun
 from datasets.models import Task
-from leaderboard.references import references_sync
+from leaderboard.boards.references import references_sync
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 from scoring.reference_selectors import primary_reference
 

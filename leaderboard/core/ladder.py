@@ -28,7 +28,7 @@ first entry always climbs); the board shows the leader with its *shown score*.
     climb whenever its row is drawn or not). The shown score is the mean of the new
     entry's first :data:`REPORT_BOOTSTRAPS` bootstrap scores.
 
-Every function here is pure (numpy); ``leaderboard.ladder`` runs them in the board's
+Every function here is pure (numpy); ``leaderboard.boards.ladder`` runs them in the board's
 refresh with the stored predictions.
 """
 

@@ -33,7 +33,7 @@ from datasets.models import Task
 from datasets.replace import task_bundle_replace
 from jobs.liveness import Liveness
 from leaderboard.models import LeaderboardEntry
-from leaderboard.transfer import transfer_matrix
+from leaderboard.transfer.matrix import transfer_matrix
 from scoring.services.lifecycle import submission_score
 from standings.models import FinalStandings
 from standings.selectors import post_challenge_board

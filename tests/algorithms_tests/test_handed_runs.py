@@ -26,7 +26,7 @@ from algorithms.services.outcome import HANDED_REFUSED
 from algorithms.services.output import CheckedOutput, HandedPredictions
 from algorithms.services.profiles import BENCHMARK
 from algorithms.services.runs import run_create
-from leaderboard.transfer import transfer_matrix
+from leaderboard.transfer.matrix import transfer_matrix
 from scoring.core import load_predictions, save_predictions, score_file
 from scoring.solutions import solution_for_task
 from tests.algorithms_tests.archives import algorithm_zip

@@ -13,7 +13,7 @@ from algorithms.models import AlgorithmRun
 from algorithms.services.builtin import baseline_team_get_or_create
 from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
-from leaderboard.transfer import transfer_matrix
+from leaderboard.transfer.matrix import transfer_matrix
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create_for_job

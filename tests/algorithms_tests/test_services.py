@@ -18,7 +18,7 @@ from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.runs import algorithm_runs_sweep
-from leaderboard.transfer import transfer_matrix
+from leaderboard.transfer.matrix import transfer_matrix
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage
 from scoring.services.lifecycle import submission_score

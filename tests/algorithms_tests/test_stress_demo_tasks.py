@@ -24,7 +24,7 @@ from algorithms.services.stress import stress_stage
 from algorithms.services.stress_queue import stress_queue, task_stress_plan
 from datasets.demo import build_dblp_acm, build_febrl_groups
 from datasets.services import task_import
-from leaderboard.boards import task_board
+from leaderboard.boards.read import task_board
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from tests.datasets_tests.conftest import DEMO_CACHE

@@ -24,7 +24,7 @@ from algorithms.services.stress_queue import stress_queue
 from datasets.services import task_import
 from datasets.stress import task_stress_set
 from kinds.stress import StressRefused
-from leaderboard.boards import task_board
+from leaderboard.boards.read import task_board
 from scoring.core import score_file
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score

@@ -257,7 +257,7 @@ def test_the_bootstrap_job_keeps_the_resamples_the_boards_read(tmp_path, monkeyp
     def refuse(**_):
         raise AssertionError("recomputed: the job's resamples were not kept")
 
-    monkeypatch.setattr("leaderboard.first_samples.bootstrap_leaderboard", refuse)
+    monkeypatch.setattr("leaderboard.statistics.first_samples.bootstrap_leaderboard", refuse)
     warm = _board(APIClient(), world).json()["entries"]
     assert [(e["team"], e["p_first"], e["rank_interval"], e["group"]) for e in warm] == [
         (e["team"], e["p_first"], e["rank_interval"], e["group"]) for e in cold
@@ -324,7 +324,7 @@ def test_a_new_file_on_the_board_is_resampled_alone_with_the_values_of_the_whole
     """Who is first after a new best file resamples that file only (a track's render in a
     rush), and every entry's values are those of resampling the whole board at once (the
     same rows and seed for every entry: a paired bootstrap)."""
-    from leaderboard import first_samples
+    from leaderboard.statistics import first_samples
 
     world = bench_world(tmp_path)
     task = world.tasks["t-one"]
@@ -334,10 +334,12 @@ def test_a_new_file_on_the_board_is_resampled_alone_with_the_values_of_the_whole
             "submission"
         )
     }
-    whole = first_samples.task_samples(task, "public", files)
+    whole = first_samples.task_samples(task=task, split="public", submissions=files)
     cache.clear()
     newest = next(iter(files))
-    first_samples.task_samples(task, "public", {t: s for t, s in files.items() if t != newest})
+    first_samples.task_samples(
+        task=task, split="public", submissions={t: s for t, s in files.items() if t != newest}
+    )
     resampled: list[int] = []
     real = first_samples.bootstrap_leaderboard
 
@@ -345,10 +347,12 @@ def test_a_new_file_on_the_board_is_resampled_alone_with_the_values_of_the_whole
         resampled.append(len(kwargs["preds"]))
         return real(**kwargs)
 
-    monkeypatch.setattr("leaderboard.first_samples.bootstrap_leaderboard", counted)
-    after = first_samples.task_samples(task, "public", files)
+    monkeypatch.setattr("leaderboard.statistics.first_samples.bootstrap_leaderboard", counted)
+    after = first_samples.task_samples(task=task, split="public", submissions=files)
     assert resampled == [1]  # the new file alone
     assert set(after) == set(whole) and len(whole) == len(files) > 2
     for team, values in whole.items():
         np.testing.assert_array_equal(after[team], values)
-    assert first_samples.task_samples(task, "public", files) is not None and resampled == [1]
+    assert first_samples.task_samples(
+        task=task, split="public", submissions=files
+    ) is not None and resampled == [1]

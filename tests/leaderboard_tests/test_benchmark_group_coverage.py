@@ -184,7 +184,7 @@ def test_identical_predictions_are_equivalent_every_time_whatever_the_noise():
 # --- these tasks' rows: fewer than 3 tasks ---
 
 N_TEST_ROWS = 600
-B = 1000  # the platform's row resamples per task (leaderboard.first_samples)
+B = 1000  # the platform's row resamples per task (leaderboard.statistics.first_samples)
 
 
 def row_tasks(accuracies, rng, *, n_tasks, correlation=0.6):

@@ -18,11 +18,11 @@ from rest_framework.test import APIClient
 from challenges.models import Challenge
 from leaderboard.core.benchmark.first import TeamPair, track_resample_draws
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
-from leaderboard.first import first_compute, verdict_words
-from leaderboard.first_samples import task_samples
 from leaderboard.models import LeaderboardEntry
 from leaderboard.selectors import track_values_of
 from leaderboard.services import task_leaderboard_refresh
+from leaderboard.statistics.first import first_compute, verdict_words
+from leaderboard.statistics.first_samples import task_samples
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import (
@@ -132,7 +132,9 @@ def test_a_tie_between_a_resampled_score_and_a_point_score_is_split_exactly(tmp_
         values=values,
         submissions=submissions,
     )
-    drawn = task_samples(task, "public", {owls: submissions["t-one"][owls]})[owls]
+    drawn = task_samples(task=task, split="public", submissions={owls: submissions["t-one"][owls]})[
+        owls
+    ]
     point = values["t-one"][owls]
     _, rows = track_resample_draws(
         n_tasks=1, n_row_resamples=drawn.size, n_resamples=board.n_resamples, seed=0
@@ -244,7 +246,7 @@ def test_two_teams_uploading_the_same_files_are_equivalent_on_the_track_board(tm
 def test_each_verdict_is_written_as_what_it_means():
     def words(ci, verdict, basis="tasks", reason=None):
         pair = TeamPair(a=1, b=2, difference=0.0, ci=ci, verdict=verdict, reason=reason)
-        return verdict_words(pair, a="A", b="B", margin=0.005, basis=basis)
+        return verdict_words(pair=pair, a="A", b="B", margin=0.005, basis=basis)
 
     assert words((0.01, 0.03), "better") == (
         "A is better than B on tasks like these: the whole interval lies above 0"

@@ -233,7 +233,7 @@ def test_the_track_s_resamples_spread_around_the_shown_scores(tmp_path: Path):
     """P(first), rank intervals and the pairwise intervals of a track read each task's
     resamples; on a ladder board they are moved onto the shown scores (never spread around
     the exact ones the board hides)."""
-    from leaderboard.first import track_first_board
+    from leaderboard.boards.track_first import track_first_board
     from leaderboard.selectors import ladder_shifts, track_values_of
 
     ChallengeFactory(slug="cup", daily_submission_limit=100)

@@ -30,12 +30,12 @@ from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, Algor
 from algorithms.services.builtin import baseline_team_get_or_create
 from challenge_platform.settings import base
 from datasets.models import Task
+from leaderboard.boards.shown import LADDER_ENTRY
 from leaderboard.champion.disclosure import LADDER_WITHHELD
 from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
 from leaderboard.services import leaderboard_bootstrap_compute
-from leaderboard.shown import LADDER_ENTRY
-from leaderboard.transfer import LADDER_CELL
+from leaderboard.transfer.matrix import LADDER_CELL
 from scoring.api import LADDER_WITHHELD as SUBMISSION_WITHHELD
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create_for_job

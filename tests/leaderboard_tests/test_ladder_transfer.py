@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from datasets.models import Task
 from leaderboard.tasks import transfer_decomposition_refit
-from leaderboard.transfer import LADDER_CELL
+from leaderboard.transfer.matrix import LADDER_CELL
 from tests.scoring_tests.factories import api_client_for
 
 from .benchmark_world import _submit, bench_world, core_decomposition

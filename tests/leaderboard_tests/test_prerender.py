@@ -18,7 +18,9 @@ from django.db import close_old_connections
 from django.utils.module_loading import import_string
 from rest_framework.test import APIClient
 
-from leaderboard import api, boards, first, selectors, task_names
+from leaderboard import api, selectors, task_names
+from leaderboard.boards import read as board_read
+from leaderboard.boards import track_first
 from leaderboard.cache import board_cache, fastpath, prerender
 from leaderboard.tasks import render_boards
 from tests.scoring_tests.factories import ChallengeFactory, TeamFactory, api_client_for
@@ -134,9 +136,9 @@ def test_a_board_nobody_reads_is_computed_for_every_reader_before_anyone_asks(
         raise AssertionError("computed on a reader's request")
 
     for module, name in (
-        (boards, "task_board"),
+        (board_read, "task_board"),
         (selectors, "leaderboard_for_track"),
-        (first, "_track_first"),
+        (track_first, "_track_first"),
         (api, "_task_payload"),
         (api, "_track_payload"),
     ):
@@ -333,7 +335,7 @@ def test_a_ladder_board_is_computed_as_its_readers_read_it(
     """On a ladder board (the product default, docs/organizers/ladder.md) the answers
     computed after a score are the ones its readers get: an anonymous reader and a
     participant read the one kept answer, with the team's shown score and no exact figure
-    (``leaderboard.shown``); an organizer's answer, with the exact score beside the shown
+    (``leaderboard.boards.shown``); an organizer's answer, with the exact score beside the shown
     one, is made from the kept board without computing it again."""
     ChallengeFactory(slug="cup", daily_submission_limit=100)
     planted = random_label_task(tmp_path, challenge="cup", slug="lt", rows=2000, mode="ladder")
@@ -351,7 +353,7 @@ def test_a_ladder_board_is_computed_as_its_readers_read_it(
     def computed(*args, **kwargs):
         raise AssertionError("computed on a reader's request")
 
-    for module, name in ((boards, "task_board"), (api, "_task_payload")):
+    for module, name in ((board_read, "task_board"), (api, "_task_payload")):
         monkeypatch.setattr(module, name, computed)
     path = f"/api/v1/tasks/{task.slug}/leaderboard/"
     pat = get_user_model().objects.create_user("pat", password="x")
@@ -368,7 +370,7 @@ def test_a_ladder_board_is_computed_as_its_readers_read_it(
 
     monkeypatch.setattr(api, "_task_payload", ORIGINAL_TASK_PAYLOAD)  # the organizer's own
     organizer = get_user_model().objects.create_user("org", is_staff=True, is_superuser=True)
-    body = api_client_for(organizer).get(path).json()  # boards.task_board still fails
+    body = api_client_for(organizer).get(path).json()  # board_read.task_board still fails
     (entry,) = [e for e in body["entries"] if e["team"] == "owls"]
     assert entry["exact_score"] == pytest.approx(submission.public_score)
     assert entry["withheld"] is None

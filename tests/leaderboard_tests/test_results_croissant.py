@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from leaderboard.results import COLUMNS
+from leaderboard.results.export import COLUMNS
 from leaderboard.services import task_leaderboard_refresh
 from tests.datasets_tests.croissant_support import (  # noqa: F401 - fixture
     croissant_cache,

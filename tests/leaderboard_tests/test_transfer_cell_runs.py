@@ -19,7 +19,7 @@ from algorithms.models import (
     AlgorithmVersion,
 )
 from algorithms.selectors import transfer_cell_runs
-from leaderboard.transfer import transfer_matrix
+from leaderboard.transfer.matrix import transfer_matrix
 
 from .benchmark_world import bench_world
 

@@ -1,4 +1,4 @@
-"""A transfer matrix row (``leaderboard.transfer.transfer_matrix``): which cells it holds,
+"""A transfer matrix row (``leaderboard.transfer.matrix.transfer_matrix``): which cells it holds,
 what its means average, where it sorts, what it says of runs still waiting. Over a real
 track of scored runs (``benchmark_world``)."""
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from leaderboard.models import LeaderboardEntry
-from leaderboard.transfer import transfer_matrix
+from leaderboard.transfer.matrix import transfer_matrix
 from scoring.models import Submission
 from tests.scoring_tests.factories import make_participant
 

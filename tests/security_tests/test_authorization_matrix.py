@@ -34,7 +34,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from challenges.models import Challenge
-from leaderboard.results import COLUMNS as RESULT_COLUMNS
+from leaderboard.results.export import COLUMNS as RESULT_COLUMNS
 from tests.security_tests.conftest import ROLES, client_for
 from tests.security_tests.matrix_admin import ADMIN_OBJECTS
 from tests.security_tests.matrix_case import (

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leaderboard.first import EMPTY as EMPTY_FIRST
-from leaderboard.first import comparison_fields
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
+from leaderboard.statistics.first import EMPTY as EMPTY_FIRST
+from leaderboard.statistics.first import comparison_fields
 from scoring.models import Reference, ReferenceSource
 from standings.models import MethodWriteup
 from standings.services import standings_compute
@@ -25,7 +25,7 @@ DOCUMENT_KEYS = {"challenge", "end", "frozen_at", "split", "revealed", "tracks",
 TRACK_KEYS = {
     "track", "title", "prize", "prize_max_nfr", "confidence_level", "tasks", "entries",
     "unranked_tasks", "trivial_reference",
-    *comparison_fields(EMPTY_FIRST, {}),
+    *comparison_fields(board=EMPTY_FIRST, names={}),
 }  # fmt: skip
 ENTRY_KEYS = {
     "rank", "position", "team", "team_id", "is_baseline", "score", "task_scores", "missing",
@@ -124,7 +124,7 @@ def test_each_track_lists_its_teams_with_their_write_up_and_prize_eligibility(wo
 def test_a_track_without_tasks_or_entries_is_listed_empty(world):
     challenge, *_ = world
     _, bare, quiet = _doc(challenge)["tracks"]
-    nothing = comparison_fields(EMPTY_FIRST, {})
+    nothing = comparison_fields(board=EMPTY_FIRST, names={})
     assert (bare["tasks"], bare["entries"], bare["unranked_tasks"]) == ([], [], [])
     assert bare["trivial_reference"] is None
     assert {key: bare[key] for key in nothing} == nothing

@@ -1,7 +1,7 @@
 """``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON
 (docs/architecture.md §9, §12).
 
-The same matrix as the page (:mod:`leaderboard.transfer`): one cell per algorithm and task
+The same matrix as the page (:mod:`leaderboard.transfer.matrix`): one cell per algorithm and task
 with a finished run that says something about the algorithm, ``status`` ``succeeded``
 (with ``score``, and ``delta`` and ``ci`` against the task's baseline when it has one) or
 ``failed`` (with its ``failure`` category, also in ``error``: ``time limit``, ``memory``,
@@ -21,8 +21,8 @@ withheld task's difficulty: ``effect`` and ``ci`` null with that ``reason``).
 
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
 share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality
-against CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same
-split.
+against CPU time), both from :mod:`leaderboard.transfer.benchmark` over the same matrix, so over
+the same split.
 """
 
 from __future__ import annotations
@@ -41,18 +41,17 @@ from algorithms.failures import CATEGORIES
 from challenges.api.errors import error_responses
 from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
 from challenges.models import Track
-
-from .benchmark import (
+from leaderboard.boards.shown import hidden_phases, hidden_tasks
+from leaderboard.cache import transfer_cache
+from leaderboard.transfer.benchmark import (
     cell_interval,
     decomposition_payload,
     frontier_payload,
     transfer_decomposition,
     transfer_frontier,
 )
-from .cache import transfer_cache
-from .shown import hidden_phases, hidden_tasks
-from .transfer import TransferMatrix, transfer_matrix
-from .transfer_shown import (
+from leaderboard.transfer.matrix import TransferMatrix, transfer_matrix
+from leaderboard.transfer.shown import (
     baseline_states,
     shown_cells,
     transfer_robustness,
@@ -282,7 +281,7 @@ class TrackTransferApi(APIView):
 
         def payload() -> tuple[dict, bool]:
             matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
-            answer = transfer_payload(matrix)
+            answer = transfer_payload(matrix=matrix)
             return answer, not answer["decomposition"]["updating"]
 
         renderer = getattr(request, "accepted_renderer", None)
@@ -297,7 +296,7 @@ class TrackTransferApi(APIView):
         return Response(transfer_cache.kept(track, "api", split, view, compute=payload))
 
 
-def transfer_payload(matrix: TransferMatrix) -> dict:
+def transfer_payload(*, matrix: TransferMatrix) -> dict:
     """The matrix as the API's JSON."""
     algorithms, cells = [], []
     robustness = transfer_robustness(matrix=matrix)
@@ -329,13 +328,14 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "failure": shown.failure,
                     "score": shown.score,
                     "delta": cell.delta if cell else None,
-                    **cell_interval(cell),
+                    **cell_interval(cell=cell),
                     "cpu_seconds": run.cpu_seconds,
                     "is_organizer_run": run.is_organizer_run,
                     "reason": shown.reason,
                     "robustness": robustness.get(run.pk),
                 }
             )
+    frontier_rows, frontier = transfer_frontier(matrix=matrix)
     return {
         "track": matrix.track.slug,
         "split": matrix.split,
@@ -351,7 +351,7 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
             }
             for task, state in zip(matrix.tasks, baseline_states(matrix=matrix), strict=True)
         ],
-        "decomposition": decomposition_payload(transfer_decomposition(matrix)),
-        "frontier": frontier_payload(*transfer_frontier(matrix)),
+        "decomposition": decomposition_payload(result=transfer_decomposition(matrix=matrix)),
+        "frontier": frontier_payload(rows=frontier_rows, frontier=frontier),
         "withheld": withheld_note(matrix=matrix),
     }

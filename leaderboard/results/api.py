@@ -1,5 +1,5 @@
 """``GET /api/v1/tracks/<slug>/results.parquet`` and ``results.csv``: a track's results as data
-(:mod:`leaderboard.results`), and ``results/croissant.json``, their Croissant description.
+(:mod:`leaderboard.results.export`), and ``results/croissant.json``, their Croissant description.
 
 The files hold what the caller may read (the private split once revealed, or for
 organizers); Token, HTTP Basic (an API token as the password, as mlcroissant sends it) and
@@ -28,8 +28,7 @@ from challenges.models import Track
 from common.export import rows_to_csv
 from datasets.api import DOWNLOAD_AUTHENTICATION, IgnoreClientContentNegotiation
 from datasets.core import croissant
-
-from .results import COLUMNS, ResultRow, results_splits, track_results
+from leaderboard.results.export import COLUMNS, ResultRow, results_splits, track_results
 
 PARQUET_TYPE = "application/vnd.apache.parquet"
 SCHEMA = pa.schema(
@@ -73,7 +72,7 @@ WORDS = {
 DTYPES = {pa.string(): "string", pa.float64(): "float64", pa.int64(): "int64"}
 
 
-def results_parquet(rows: list[ResultRow]) -> bytes:
+def results_parquet(*, rows: list[ResultRow]) -> bytes:
     records = [dict(zip(COLUMNS, r.values(), strict=True)) for r in rows]
     table = pa.Table.from_pylist(records, schema=SCHEMA)
     sink = io.BytesIO()
@@ -81,7 +80,7 @@ def results_parquet(rows: list[ResultRow]) -> bytes:
     return sink.getvalue()
 
 
-def results_csv(rows: list[ResultRow]) -> str:
+def results_csv(*, rows: list[ResultRow]) -> str:
     return rows_to_csv(COLUMNS, (r.values() for r in rows))
 
 
@@ -119,7 +118,7 @@ class TrackResultsParquetApi(APIView):
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = _track(slug)
-        body = results_parquet(track_results(track=track, user=request.user))
+        body = results_parquet(rows=track_results(track=track, user=request.user))
         return _attachment(
             body, content_type=PARQUET_TYPE, filename=f"{track.slug}-results.parquet"
         )
@@ -141,7 +140,7 @@ class TrackResultsCsvApi(APIView):
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = _track(slug)
-        body = results_csv(track_results(track=track, user=request.user))
+        body = results_csv(rows=track_results(track=track, user=request.user))
         return _attachment(
             body, content_type="text/csv; charset=utf-8", filename=f"{track.slug}-results.csv"
         )

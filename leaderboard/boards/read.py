@@ -13,14 +13,13 @@ from challenges.models import Track
 from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
 from datasets.models import Task
 from kinds import kind_get, metric_info
+from leaderboard import selectors
+from leaderboard.boards.references import board_with_references
+from leaderboard.cache import board_cache
 from leaderboard.core.flipboard import nfr_prize_eligible
+from leaderboard.models import LeaderboardEntry
+from leaderboard.statistics.consistency import entries_consistency
 from scoring.reference_selectors import primary_reference, reference_list
-
-from . import selectors
-from .cache import board_cache
-from .consistency import entries_consistency
-from .models import LeaderboardEntry
-from .references import board_with_references
 
 CSV_REFERENCE_COLUMNS = (
     "reference",
@@ -51,7 +50,7 @@ class TaskBoard:
 def task_board(*, task: Task, split: str, entries: list | None = None) -> TaskBoard:
     """The board of ``task`` on ``split`` with its references merged in and entries marked
     ``prize_ineligible`` above the track's NFR limit; ``entries``: a phase's board ranked at
-    read time (``leaderboard.phase_board_read``) instead of the stored entries."""
+    read time (``leaderboard.boards.phase_read``) instead of the stored entries."""
     if entries is None:
         entries = selectors.leaderboard_for_task(task=task, split=split)
     rows = board_with_references(task=task, split=split, entries=entries)
@@ -59,7 +58,7 @@ def task_board(*, task: Task, split: str, entries: list | None = None) -> TaskBo
     primary = primary_reference(task=task, references=references)
     limit = task.track.prize_max_nfr
     submission_ids = [e.submission_id for e in entries]
-    cpu = algorithm_cpu_seconds(submission_ids)
+    cpu = algorithm_cpu_seconds(submission_ids=submission_ids)
     robust = robustness_states_for_submissions(submission_ids=submission_ids, split=split)
     consistent = entries_consistency(task=task, submission_ids=submission_ids)
     stressed = bool(kind_get(task.kind).stress_families())
@@ -124,7 +123,7 @@ def robustness_state(*, state: RobustnessState | None, stressed: bool) -> tuple[
     return state.state, state.reason
 
 
-def algorithm_cpu_seconds(submission_ids: list[int]) -> dict[int, float]:
+def algorithm_cpu_seconds(*, submission_ids: list[int]) -> dict[int, float]:
     """CPU-seconds of the algorithm runs that made these submissions (cost beside quality,
     docs/architecture.md §12): an entry uploaded by a team has no run and no value."""
     return {
@@ -159,7 +158,7 @@ def track_board_cached(*, track: Track, split: str) -> selectors.TrackBoard:
     )
 
 
-def csv_reference_values(row: Any) -> list[Any]:
+def csv_reference_values(*, row: Any) -> list[Any]:
     """The CSV cells of ``CSV_REFERENCE_COLUMNS`` for one board row."""
     return [
         getattr(row, "reference", None) or "",

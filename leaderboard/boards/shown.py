@@ -26,16 +26,15 @@ from typing import Any
 from challenges.phases import challenge_phases, phase_figures_visible
 from common import board_modes
 from datasets.models import Task
+from leaderboard.boards.ladder import shown_digits, task_board_mode
+from leaderboard.boards.phase_read import phase_entries_cached
+from leaderboard.boards.phases import board_phase
+from leaderboard.boards.read import TaskBoard, task_board, task_board_cached
+from leaderboard.cache import board_cache
+from leaderboard.models import LeaderboardEntry, Split
+from leaderboard.statistics.rank_set_fields import tier_numbers
 from scoring.models import Submission
 from scoring.selectors import User, public_scores_shown
-
-from .boards import TaskBoard, task_board, task_board_cached
-from .cache import board_cache
-from .ladder import shown_digits, task_board_mode
-from .models import LeaderboardEntry, Split
-from .phase_board_read import phase_entries_cached
-from .phase_boards import board_phase
-from .rank_set_fields import tier_numbers
 
 LADDER_ENTRY = (
     "withheld until the private split is revealed: a ladder board shows a team's entry by its "
@@ -72,14 +71,14 @@ def board_hides(*, task: Task, split: str, user: User) -> bool:
     """Whether ``user`` reads ``task``'s board on ``split`` without its exact figures."""
     return (
         split == Split.PUBLIC
-        and task_board_mode(task) != board_modes.PLAIN
+        and task_board_mode(task=task) != board_modes.PLAIN
         and not public_scores_shown(task=task, user=user)
     )
 
 
 def hidden_tasks(*, tasks: list[Task], split: str, user: User) -> set[int]:
     """The ids of ``tasks`` whose boards on ``split`` hide exact scores from ``user`` (the
-    transfer matrix withholds their teams' cells, ``leaderboard.transfer``; the results
+    transfer matrix withholds their teams' cells, ``leaderboard.transfer.matrix``; the results
     export leaves them out)."""
     return {task.pk for task in tasks if board_hides(task=task, split=split, user=user)}
 
@@ -107,7 +106,7 @@ def hidden_phases(*, tasks: list[Task], user: User) -> frozenset[int]:
 def task_board_for(*, task: Task, split: str, user: User, read: Any = None) -> TaskBoard:
     """The cached board of ``task`` on ``split`` as ``user`` may see it (see the module
     docstring); the cached rows are copied, never changed. ``read``: the phase a
-    ``?phase=`` request reads (``leaderboard.phase_board_read.BoardRead``; None: the
+    ``?phase=`` request reads (``leaderboard.boards.phase_read.BoardRead``; None: the
     maintained board)."""
     hides = board_hides(task=task, split=split, user=user)
     board = _phase_board(task=task, split=split, read=read, hides=hides)
@@ -126,7 +125,7 @@ def _phase_board(*, task: Task, split: str, read: Any, hides: bool) -> TaskBoard
     """The board of a phase the stored entries are not (None: they are): no team entry for
     a reader who may see none of the phase's figures (a blind phase before the reveal), nor,
     on a ladder board's public split, for a reader who may not see exact public scores;
-    else the phase's entries ranked at read time (``leaderboard.phase_board_read``)."""
+    else the phase's entries ranked at read time (``leaderboard.boards.phase_read``)."""
     if read is None or read.maintained:
         return None
 
@@ -162,7 +161,7 @@ def rank_sets_hidden(*, task: Task, split: str, user: User, read: Any = None) ->
 def _with_tiers(rows: list[Any], *, hidden: bool) -> None:
     """Each row's ``tier`` (1 = best; None: a baseline, a reference, not computed yet), and
     no rank set on a team's row when they are ``hidden``."""
-    numbers = {} if hidden else tier_numbers(rows)
+    numbers = {} if hidden else tier_numbers(rows=rows)
     for row in rows:
         if hidden and isinstance(row, LeaderboardEntry):
             row.rank_set_low = row.rank_set_high = None
@@ -173,7 +172,7 @@ def rows_for(*, task: Task, split: str, rows: list[Any], hides: bool) -> list[An
     """Copies of a board's ``rows`` (entries and references) with ``shown_score``,
     ``climbed`` and ``exact_score``, and without the exact figures when ``hides``
     (:func:`board_hides`)."""
-    laddered = split == Split.PUBLIC and task_board_mode(task) != board_modes.PLAIN
+    laddered = split == Split.PUBLIC and task_board_mode(task=task) != board_modes.PLAIN
     exact = _exact_scores(rows) if laddered and not hides else {}
     digits = shown_digits(task=task, split=split) if laddered else None
     out = []

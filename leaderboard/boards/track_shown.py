@@ -3,7 +3,7 @@ board (docs/organizers/disclosure.md and
 docs/decisions/0068-a-ladder-that-an-adaptive-attacker-cannot-climb.md).
 
 P(first), the rank intervals, the groups and the pairwise verdicts resample each task's
-test rows (``leaderboard.first``): on a laddered task's public split those are the exact
+test rows (``leaderboard.statistics.first``): on a laddered task's public split those are the exact
 public rows. Moved to the shown scores they still spread as the exact rows do (a bootstrap's
 spread of an accuracy is p(1 - p) / n: the exact p), so they follow the rule of every exact
 figure (``scoring.selectors.public_scores_shown``): a reader for whom any of the track's
@@ -11,8 +11,8 @@ tasks hides its exact figures gets none of them on the public split, with the re
 ``group_reason``; organizers, and everyone after the reveal, get them as before.
 
 The track's rank sets and tiers stay: they resample the tasks' track values, which on a
-laddered task are the shown scores the board already prints (``leaderboard.track_rank_sets``),
-so they say nothing the board does not.
+laddered task are the shown scores the board already prints
+(``leaderboard.boards.track_rank_sets``), so they say nothing the board does not.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from __future__ import annotations
 from challenges.models import Track
 from common import board_modes
 from datasets.models import Task
+from leaderboard.boards.ladder import task_board_mode
+from leaderboard.boards.shown import board_hides
+from leaderboard.boards.track_first import track_first_board
+from leaderboard.models import Split
+from leaderboard.statistics.first import FirstBoard
 from scoring.selectors import User
-
-from .first import FirstBoard, track_first_board
-from .ladder import task_board_mode
-from .models import Split
-from .shown import board_hides
 
 TRACK_WITHHELD = (
     "withheld until the private split is revealed: a task of this track has a ladder board, "
@@ -58,7 +58,7 @@ def track_view(*, track: Track, split: str, user: User) -> str:
     if split != Split.PUBLIC:
         return split
     tasks = list(Task.objects.filter(track=track).select_related("track__challenge"))
-    laddered = [t for t in tasks if task_board_mode(t) != board_modes.PLAIN]
+    laddered = [t for t in tasks if task_board_mode(task=t) != board_modes.PLAIN]
     if laddered and not any(board_hides(task=t, split=split, user=user) for t in laddered):
         return f"{split}:exact"
     return split

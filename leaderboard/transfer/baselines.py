@@ -1,5 +1,5 @@
 """Where each task's AutoGluon baseline stands, as a transfer matrix's deltas wait for it
-(the matrix of :mod:`leaderboard.transfer`, docs/architecture.md §12;
+(the matrix of :mod:`leaderboard.transfer.matrix`, docs/architecture.md §12;
 docs/decisions/0011-a-reproducible-baseline.md): the baseline entries the cells are measured
 from, and each task's :class:`BaselineState` (``scored``, ``queued``, ``running``, ``failed``
 or ``not run``), which says why a cell's delta is still empty.
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from algorithms.failures import INVALID_OUTPUT, run_failure
 from algorithms.models import BASELINE_PROFILE, AlgorithmRun, AlgorithmRunStatus
 from datasets.models import Task
+from leaderboard.models import LeaderboardEntry
 from scoring.models import SubmissionStatus
-
-from .models import LeaderboardEntry
 
 # A task's AutoGluon baseline, as the transfer cells' deltas wait for it.
 BASELINE_SCORED = "scored"

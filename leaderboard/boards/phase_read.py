@@ -31,13 +31,12 @@ from challenges.phases import (
 )
 from common import board_modes
 from datasets.models import Task
+from leaderboard.cache import board_cache
+from leaderboard.core.rank_sets import TeamRankSets
 from leaderboard.core.ranking import private_entries, rank_entries, select_team_best
-
-from .cache import board_cache
-from .core.rank_sets import TeamRankSets
-from .models import LeaderboardEntry, Split
-from .selectors import TrackBoard, leaderboard_for_track
-from .services import _entry_row, _scored, ranked_submissions, task_higher_is_better
+from leaderboard.models import LeaderboardEntry, Split
+from leaderboard.selectors import TrackBoard, leaderboard_for_track
+from leaderboard.services import _entry_row, _scored, ranked_submissions, task_higher_is_better
 
 # Why a blind phase's board has no entry for this reader.
 BLIND_BOARD = (
@@ -119,7 +118,7 @@ def phase_entries(*, task: Task, phase: Phase, split: str) -> list[LeaderboardEn
     else:
         selected = select_team_best(scored.inputs, split="public")
     ranked = rank_entries(selected, higher_is_better=higher)
-    # Ranked on exact scores: who may read them is ``leaderboard.shown.task_board_for``'s.
+    # Ranked on exact scores: who may read them is ``leaderboard.boards.shown.task_board_for``'s.
     plain = replace(scored, mode=board_modes.PLAIN)
     rows = [LeaderboardEntry(**_entry_row(task, split, r, plain)) for r in ranked]
     teams = Team.objects.in_bulk([row.team_id for row in rows])

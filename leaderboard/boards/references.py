@@ -25,6 +25,7 @@ from common.flips import RightRule
 from datasets.models import Task
 from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import flip_intervals
+from leaderboard.models import LeaderboardEntry
 from scoring.models import Reference, ReferenceSource
 from scoring.reference_selectors import (
     primary_reference,
@@ -37,8 +38,6 @@ from scoring.services.references import (
     reference_autogluon_sync,
     reference_trivial_ensure,
 )
-
-from .models import LeaderboardEntry
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +65,8 @@ def references_sync(*, task: Task) -> np.ndarray | None:
 
 
 def entry_flips_fill(
-    entries: Sequence[LeaderboardEntry],
     *,
+    entries: Sequence[LeaderboardEntry],
     y: np.ndarray,
     preds: Sequence[np.ndarray],
     reference: np.ndarray | None,

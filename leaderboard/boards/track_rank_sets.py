@@ -11,12 +11,11 @@ not ranked.
 from __future__ import annotations
 
 from challenges.models import Track
-
-from .boards import track_board_cached
-from .cache import board_cache
-from .core.rank_sets import TeamRankSets, team_rank_sets
-from .models import LeaderboardEntry
-from .selectors import track_values_of
+from leaderboard.boards.read import track_board_cached
+from leaderboard.cache import board_cache
+from leaderboard.core.rank_sets import TeamRankSets, team_rank_sets
+from leaderboard.models import LeaderboardEntry
+from leaderboard.selectors import track_values_of
 
 
 def track_rank_sets(*, track: Track, split: str) -> TeamRankSets:

@@ -14,15 +14,14 @@ from challenges.models import Team
 from common import board_modes
 from datasets.models import Task
 from kinds import metric_info
+from leaderboard.boards.ladder import ladder_statistic, task_board_mode
 from leaderboard.core import ladder as rules
 from leaderboard.core.bootstrap import statistic_resamples
 from leaderboard.core.shakeup import ShakeupRow, adaptivity, expected_shakeup, shakeup
+from leaderboard.models import LadderStep, LeaderboardEntry, Split
 from scoring.core.predictions import load_pred
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
-
-from .ladder import ladder_statistic, task_board_mode
-from .models import LadderStep, LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +56,13 @@ def shakeup_panel(*, task: Task, revealed: bool) -> ShakeupPanel:
     private = {e.team_id: e.rank for e in entries if e.split == Split.PRIVATE and not e.is_baseline}
     rows = shakeup(public, private)
     both = [r for r in rows if r.delta is not None]
-    ranked_private = [
-        e for e in entries if e.split == Split.PRIVATE and e.rank is not None
-    ]
+    ranked_private = [e for e in entries if e.split == Split.PRIVATE and e.rank is not None]
     expected, reason = _expected(task, ranked_private)
     leaders = {e.team_id: e.submission_id for e in entries if e.split == Split.PUBLIC}
     since = _since_climb(task)
     moved = _adaptivity(task, leaders) if revealed else {}
     return ShakeupPanel(
-        mode=task_board_mode(task),
+        mode=task_board_mode(task=task),
         rows=[
             ShakeupTeam(
                 row=r,
@@ -86,7 +83,7 @@ def shakeup_panel(*, task: Task, revealed: bool) -> ShakeupPanel:
 def _since_climb(task: Task) -> dict[int, int]:
     """Per team, its entries weighed after its last climb (the board's current steps)."""
     out: dict[int, int] = {}
-    steps = LadderStep.objects.filter(task=task, mode=task_board_mode(task)).order_by(
+    steps = LadderStep.objects.filter(task=task, mode=task_board_mode(task=task)).order_by(
         "submission__created_at", "submission_id"
     )
     for team_id, climbed in steps.values_list("team_id", "climbed"):
@@ -124,7 +121,7 @@ def _expected(
     resamples of the public rows (shown as the mode shows them) and of the private rows."""
     if len(entries) < 2:
         return None, "fewer than two ranked teams"
-    statistic = ladder_statistic(task)
+    statistic = ladder_statistic(task=task)
     if statistic is None:
         return None, f"no resampling statistic for {task.primary_metric}"
     submissions = Submission.objects.in_bulk([e.submission_id for e in entries])
@@ -146,13 +143,12 @@ def _expected(
             n_resamples=RESAMPLES, seed=_SEEDS[split], rows=rows,
         )  # fmt: skip
     shown = None
-    if task_board_mode(task) in board_modes.ROUNDED:
+    if task_board_mode(task=task) in board_modes.ROUNDED:
         step = rules.resolution(rules.units_of(y=solution.y_public, statistic=statistic))
         shown = lambda scores: np.round(scores / step) * step  # noqa: E731 - the rounding
     primary = task.primary_metric
     centers = [
-        ((submissions[e.submission_id].scores or {}).get("all") or {}).get(primary)
-        for e in entries
+        ((submissions[e.submission_id].scores or {}).get("all") or {}).get(primary) for e in entries
     ]
     if any(c is None for c in centers):
         return None, "an entry has no score on all rows"

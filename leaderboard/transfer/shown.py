@@ -1,4 +1,4 @@
-"""A transfer matrix as its reader is shown it (the matrix of :mod:`leaderboard.transfer`,
+"""A transfer matrix as its reader is shown it (the matrix of :mod:`leaderboard.transfer.matrix`,
 docs/architecture.md §12), for the page and the API alike: each cell as a
 :class:`ShownCell` (the scored cell, else the run it speaks of and why it has no delta: a
 failed run by its category, docs/decisions/0050-a-failed-runs-public-face-is-a-category.md),
@@ -17,9 +17,8 @@ from algorithms.stress_selectors import robustness_for_runs
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.transfer import TransferCell
-
-from .transfer import TransferMatrix, TransferRow
-from .transfer_baselines import BASELINE_NOT_RUN, BaselineState
+from leaderboard.transfer.baselines import BASELINE_NOT_RUN, BaselineState
+from leaderboard.transfer.matrix import TransferMatrix, TransferRow
 
 
 def withheld_view(*, hidden: frozenset[int], phases: frozenset[int] = frozenset()) -> str:

@@ -32,37 +32,36 @@ from kinds.boards import ladder_supported
 from leaderboard.core import ladder as rules
 from leaderboard.core.bootstrap import statistic_resamples
 from leaderboard.core.ranking import EntryInput, SubmissionInput, select_team_best
+from leaderboard.models import LadderStep
 from scoring.core.predictions import load_pred
 from scoring.core.solution import Solution
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
 
-from .models import LadderStep
-
 logger = logging.getLogger(__name__)
 
 
-def ladder_statistic(task: Task) -> Any:
+def ladder_statistic(*, task: Task) -> Any:
     """The statistic the ladder modes decide ``task``'s entries with (None: none)."""
     kind = kind_get(task.kind)
     return kind.ladder_statistic(task.primary_metric or kind.primary, classes=task.classes or [])
 
 
-def task_board_mode(task: Task) -> str:
+def task_board_mode(*, task: Task) -> str:
     """The mode ``task``'s public board runs in: its ``public_board``, or ``plain`` when its
     metric has nothing a ladder mode can decide with (``kinds.boards``: the console and the
     import never set such a mode; a later change of the metric could)."""
     mode = task.public_board
-    if ladder_supported(ladder_statistic(task), mode, task.primary_metric or None):
+    if ladder_supported(ladder_statistic(task=task), mode, task.primary_metric or None):
         return mode
     return board_modes.PLAIN
 
 
-def ladder_resolution(task: Task) -> float | None:
+def ladder_resolution(*, task: Task) -> float | None:
     """The step ``task``'s shown scores are rounded to in ``ladder`` and ``ladder-step`` modes
     (None in the other modes, or before a first decision): ``leaderboard.core.ladder.
     resolution`` of its public rows, as the decisions counted them."""
-    mode = task_board_mode(task)
+    mode = task_board_mode(task=task)
     if mode not in board_modes.ROUNDED:
         return None
     units = (
@@ -77,7 +76,7 @@ def shown_digits(*, task: Task, split: str) -> int | None:
     """The decimals a team entry's shown score has on ``task``'s board on ``split``: its
     step's on the public split of a ``ladder``/``ladder-step`` board (2 on 2,000 rows: 0.62,
     never 0.6200), None elsewhere (a score's usual 4)."""
-    step = ladder_resolution(task) if split == "public" else None
+    step = ladder_resolution(task=task) if split == "public" else None
     return None if step is None else max(0, round(-math.log10(step)))
 
 
@@ -250,7 +249,7 @@ def ladder_leaders(
     steps = {step.submission_id: step for step in found}
     if not by_team and not steps:
         return {}
-    statistic = ladder_statistic(task) if mode != board_modes.PLAIN else None
+    statistic = ladder_statistic(task=task) if mode != board_modes.PLAIN else None
     public = _Public(task, statistic) if statistic is not None else None
     leaders: dict[Any, Leader] = {}
     writes: list[LadderStep] = []
@@ -275,7 +274,7 @@ def public_board_entries(
     submission; under a ladder mode its leader with its shown score (every entry's step
     decided on the way; :func:`ladder_leaders`). One rule for the live board
     (``leaderboard.services``) and the frozen one (``standings``)."""
-    mode = task_board_mode(task)
+    mode = task_board_mode(task=task)
     leaders = ladder_leaders(task=task, mode=mode, inputs=inputs, files=files, teams=teams)
     if mode == board_modes.PLAIN:
         return select_team_best(inputs, split="public")

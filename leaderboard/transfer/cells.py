@@ -1,4 +1,4 @@
-"""A transfer matrix's cells (the matrix of :mod:`leaderboard.transfer`,
+"""A transfer matrix's cells (the matrix of :mod:`leaderboard.transfer.matrix`,
 docs/architecture.md §12): how one cell is computed from a run's predictions and its task's
 baseline entry's, and how it is kept in the cache.
 
@@ -6,7 +6,7 @@ A cell is kept under the names of its two prediction files (:func:`cell_key`), s
 or a new baseline is a new key; next to it, its summary (the score, the baseline's, the delta
 and its interval, without the 1,000 row resamples), which is all the matrix reads
 (:func:`measured_cells`: one ``cache.get_many`` for the whole matrix). The resamples are read
-only by the decomposition when it is fitted (:func:`leaderboard.transfer.cell_resamples`,
+only by the decomposition when it is fitted (:func:`leaderboard.transfer.matrix.cell_resamples`,
 docs/decisions/0027-the-transfer-matrix-decomposed-by-a-two-way-model.md). Cells computed
 anew are computed task by task, so every algorithm's cell on a task shares that task's
 solution and resample counts.
@@ -23,10 +23,9 @@ from django.db.models.fields.files import FieldFile
 from algorithms.models import AlgorithmRun
 from datasets.models import Task
 from leaderboard.core.transfer import TransferCell, transfer_cell
+from leaderboard.models import LeaderboardEntry, Split
 from scoring.core.predictions import load_pred
 from scoring.solutions import solution_for_task
-
-from .models import LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
 

@@ -2,13 +2,13 @@
 metric), every method (teams' entries, references and baselines, every algorithm of the transfer
 matrix), read from the same boards and matrix the pages and the API show.
 
-- **Boards** (:func:`leaderboard.shown.task_board_for`, the task boards with their
+- **Boards** (:func:`leaderboard.boards.shown.task_board_for`, the task boards with their
   references, as the reader may see them: a ladder board's shown scores only, and none of
   its tasks' matrix cells, docs/organizers/ladder.md): every metric of each row; the primary metric
   with its bootstrap interval; ``nfr`` and ``pfr`` against the primary reference with
   theirs. A sealed reference (an owner's upload before the reveal) has no value, so no row.
-- **Transfer matrix** (:func:`leaderboard.transfer.transfer_matrix`): each algorithm's cell on
-  each task: its primary score, unless the board already has that run's row (the same
+- **Transfer matrix** (:func:`leaderboard.transfer.matrix.transfer_matrix`): each algorithm's
+  cell on each task: its primary score, unless the board already has that run's row (the same
   submission: one row, the board's value, with its interval), and ``delta`` (the score minus
   the AutoGluon baseline's, positive when better) with its paired interval. A failed cell
   has no value, so no row.
@@ -39,11 +39,10 @@ from challenges.models import Track
 from challenges.split_access import private_visible
 from datasets.models import Task
 from kinds import metric_direction
-
-from .models import LeaderboardEntry, Split
-from .shown import hidden_phases, hidden_tasks, task_board_for
-from .transfer import TransferMatrix, transfer_matrix
-from .transfer_shown import run_score
+from leaderboard.boards.shown import hidden_phases, hidden_tasks, task_board_for
+from leaderboard.models import LeaderboardEntry, Split
+from leaderboard.transfer.matrix import TransferMatrix, transfer_matrix
+from leaderboard.transfer.shown import run_score
 
 COLUMNS = (
     "method",
@@ -156,9 +155,7 @@ def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix, user) -> 
     for task in tasks:
         for entry in boards[task.pk]:
             run = (
-                board_runs.get(entry.submission_id)
-                if isinstance(entry, LeaderboardEntry)
-                else None
+                board_runs.get(entry.submission_id) if isinstance(entry, LeaderboardEntry) else None
             )
             method = _board_method(entry, run, cells, task)
             if run is not None:
@@ -174,8 +171,10 @@ def _board_method(entry: Any, run: AlgorithmRun | None, cells: dict, task: Task)
     if run is None:
         return getattr(entry, "reference", None) or None  # a reference, or an uploaded file
     in_matrix = cells.get((run.version.algorithm_id, task.pk))
-    if in_matrix is not None and in_matrix[1].pk != run.pk and in_matrix[1].version_id == (
-        run.version_id
+    if (
+        in_matrix is not None
+        and in_matrix[1].pk != run.pk
+        and in_matrix[1].version_id == (run.version_id)
     ):
         return f"{_label(run)} (run {run.pk})"  # not the matrix's cell of this version
     return _label(run)

@@ -1,5 +1,5 @@
 """A task's row resamples of what each board entry adds to its track's mean: the input of
-who is first (:mod:`leaderboard.first`), cached by the prediction files they read.
+who is first (:mod:`leaderboard.statistics.first`), cached by the prediction files they read.
 
 The bootstrap job, which reads every entry's predictions anyway, stores them as it computes
 the board's intervals (:func:`task_samples_store`); a page or API call that finds none
@@ -17,17 +17,16 @@ from django.core.cache import cache
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
+from leaderboard.models import Split
 from scoring.core.predictions import load_pred
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
-
-from .models import Split
 
 N_RESAMPLES = 1000  # the boards' intervals' resamples (the same rows, the same seed)
 CACHE_SECONDS = 24 * 3600
 
 
-def track_metric(task: Task) -> str:
+def track_metric(*, task: Task) -> str:
     """The metric resampled for the track: the kind's track metric when the track counts
     another metric than the primary (regression: R²), else the primary."""
     kind = kind_get(task.kind)
@@ -55,11 +54,11 @@ def _predictions(submission: Submission) -> np.ndarray:
 
 
 def task_samples(
-    task: Task, split: str, submissions: Mapping[int, Submission]
+    *, task: Task, split: str, submissions: Mapping[int, Submission]
 ) -> dict[int, np.ndarray] | None:
     """(B,) resampled track values per team id on ``task``'s ``split`` rows; None when the
     task's track metric has no bootstrap (its values then count without row noise)."""
-    metric = track_metric(task)
+    metric = track_metric(task=task)
     readable = {t: s for t, s in submissions.items() if s.predictions}
     if not readable or not has_bootstrap(task.kind, metric):
         return None
@@ -134,7 +133,7 @@ def task_samples_store(
     file), so the next read finds them."""
     readable = {t: s for t, s in submissions.items() if s.predictions}
     if (
-        metric != track_metric(task)
+        metric != track_metric(task=task)
         or len(readable) != len(submissions)
         or samples.shape != (N_RESAMPLES, len(submissions))
     ):

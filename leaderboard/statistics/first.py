@@ -13,11 +13,12 @@ metric), so the resampled means are the track mean's. Only the tasks the track r
 count (a task no team has an entry on does not: `leaderboard.core.track.ranked_tasks`).
 
 A task's resamples are cached by the ids of the prediction files they read (a new best
-submission is a new key; :mod:`leaderboard.first_samples`, warmed by the bootstrap job); a
-track's result is cached with its board (``board_cache``: the
-refresh and bootstrap of any of its tasks bump the track's version). The caller passes the
-split it may show: before the reveal only the public split is computed for participants,
-so a private-based value never reaches them.
+submission is a new key; :mod:`leaderboard.statistics.first_samples`, warmed by the bootstrap job).
+A track's live board asks here through :mod:`leaderboard.boards.track_first`, which
+caches the result with the board; the statistics read neither boards nor the board cache (an
+import-linter contract, pyproject.toml). The caller passes the split it may show: before the
+reveal only the public split is computed for participants, so a private-based value never
+reaches them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from challenges.models import Track
 from common.cd_svg import CdTeam, cd_svg
 from datasets.models import Task
 from leaderboard.core.benchmark.first import (
@@ -38,13 +38,8 @@ from leaderboard.core.benchmark.first import (
     who_is_first,
 )
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, cliques
+from leaderboard.statistics.first_samples import N_RESAMPLES, task_samples
 from scoring.models import Submission
-
-from .boards import track_board_cached
-from .cache import board_cache
-from .first_samples import N_RESAMPLES, task_samples
-from .models import LeaderboardEntry
-from .selectors import ladder_shifts, track_values_of
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +79,7 @@ EMPTY = FirstBoard(teams={})
 FIRST_CSV_COLUMNS = ("p_first", "rank_interval_low", "rank_interval_high", "group")
 
 
-def first_csv_values(first: TeamFirst | None) -> tuple[object, ...]:
+def first_csv_values(*, first: TeamFirst | None) -> tuple[object, ...]:
     """The :data:`FIRST_CSV_COLUMNS` of one team (empty cells for a baseline or a reference)."""
     if first is None:
         return (None, None, None, None)
@@ -92,7 +87,7 @@ def first_csv_values(first: TeamFirst | None) -> tuple[object, ...]:
     return (first.p_first, low, high, first.group)
 
 
-def first_fields(first: TeamFirst | None) -> dict[str, object]:
+def first_fields(*, first: TeamFirst | None) -> dict[str, object]:
     """A standings entry's ``p_first`` (with its Monte Carlo error), ``rank_interval``
     [lo, hi] and ``group`` (nulls for a baseline, or when they could not be computed)."""
     if first is None:
@@ -105,7 +100,7 @@ def first_fields(first: TeamFirst | None) -> dict[str, object]:
     }
 
 
-def comparison_fields(board: FirstBoard, names: Mapping[int, str]) -> dict[str, object]:
+def comparison_fields(*, board: FirstBoard, names: Mapping[int, str]) -> dict[str, object]:
     """A track board's (or frozen track's) ``pairwise`` [{"a", "b", "difference", "ci",
     "verdict"}] (team names; ``a_id``/``b_id`` beside, and the ``reason`` of a pair without
     an interval) and ``group_method``, with the ``group_reason`` when groups are missing,
@@ -173,7 +168,9 @@ def first_compute(
             if value is not None and np.isfinite(value):
                 point[i], scored[i] = float(value), True
         try:
-            samples = task_samples(task, split, submissions.get(task.slug) or {})
+            samples = task_samples(
+                task=task, split=split, submissions=submissions.get(task.slug) or {}
+            )
         except Exception:  # an unreadable file must not take the board down
             logger.exception("P(first): the resamples of task %s (%s) failed", task.slug, split)
             samples = None  # the task then counts its point values in every resample
@@ -235,58 +232,6 @@ def _drawn(
     return drawn
 
 
-def track_first(*, track: Track, split: str) -> dict[int, TeamFirst]:
-    """Each ranked team's :class:`TeamFirst` on ``track``'s live board (see
-    :func:`track_first_board`)."""
-    return track_first_board(track=track, split=split).teams
-
-
-def track_first_board(*, track: Track, split: str) -> FirstBoard:
-    """:func:`first_compute` for ``track``'s live board on ``split``, cached with the board.
-    The caller has checked that ``split`` may be shown."""
-    challenge = track.challenge
-    alpha, margin = challenge.alpha, challenge.equivalence_margin
-    return board_cache.cached(
-        board_cache.TRACK,
-        track.pk,
-        "first-board",
-        split,
-        # the organizer may change the confidence level and the margin at any time
-        f"alpha={alpha!r}",
-        f"margin={margin!r}",
-        "pairs=paired",  # boards kept before issue 50 held one pooled width for every pair
-        compute=lambda: _track_first(track, split, alpha, margin),
-    )
-
-
-def _track_first(track: Track, split: str, alpha: float, margin: float) -> FirstBoard:
-    board = track_board_cached(track=track, split=split)
-    tasks = board.ranked_tasks
-    if not tasks:
-        return EMPTY
-    entries = list(
-        LeaderboardEntry.objects.filter(task__in=tasks, split=split).select_related(
-            "submission"
-        )
-    )
-    slugs = {t.pk: t.slug for t in tasks}
-    submissions: dict[str, dict[int, Submission]] = {t.slug: {} for t in tasks}
-    for entry in entries:
-        submissions[slugs[entry.task_id]][entry.team_id] = entry.submission
-    values = track_values_of(tasks=tasks, split=split, entries=entries)
-    return first_compute(
-        tasks=tasks,
-        split=split,
-        teams=[row.team_id for row in board.rows],
-        baselines={row.team_id for row in board.rows if row.is_baseline},
-        values=values,
-        submissions=submissions,
-        alpha=alpha,
-        margin=margin,
-        shifts=ladder_shifts(tasks=tasks, split=split, entries=entries, values=values),
-    )
-
-
 CD_MAX_TEAMS = 20  # teams on the page's critical-difference diagram
 PAGE_PAIRS_TEAMS = 10  # the page's pairwise table: every pair of the best 10 (45 rows)
 
@@ -340,7 +285,7 @@ def first_page_parts(
                 "ci": pair.ci,
                 "verdict": pair.verdict,
                 "words": verdict_words(
-                    pair,
+                    pair=pair,
                     a=names.get(pair.a, str(pair.a)),
                     b=names.get(pair.b, str(pair.b)),
                     margin=board.margin,
@@ -355,7 +300,7 @@ def first_page_parts(
     )
 
 
-def verdict_words(pair: TeamPair, *, a: str, b: str, margin: float, basis: str | None) -> str:
+def verdict_words(*, pair: TeamPair, a: str, b: str, margin: float, basis: str | None) -> str:
     """What a pair's verdict says, in a sentence that means it: ``a`` is the team with the
     better (or equal) point mean, the verdict is from its side; ``basis`` says whether the
     claim is about tasks like these or these tasks' rows only."""

@@ -14,11 +14,10 @@ from challenges.audit import audit_record
 from common import board_modes
 from datasets.models import Task
 from kinds.boards import board_mode_problem
+from leaderboard.boards.ladder import BoardModeRefused
+from leaderboard.cache import bumps
+from leaderboard.services import history_cache_key, task_leaderboard_refresh
 from runtime.localredis import cache_unavailable_errors
-
-from .cache import bumps
-from .ladder import BoardModeRefused
-from .services import history_cache_key, task_leaderboard_refresh
 
 logger = logging.getLogger(__name__)
 

@@ -15,19 +15,19 @@ still being scored, and a cancelled run, say nothing about the algorithm and are
 over. Where no finished run says anything, a **queued or running** run is shown as such
 (``TransferRow.pending``), never as "not run": a task that just arrived shows its AutoGluon
 baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
-``queued``, ``running``, ``failed``, ``not run``; :mod:`leaderboard.transfer_baselines`) says
+``queued``, ``running``, ``failed``, ``not run``; :mod:`leaderboard.transfer.baselines`) says
 why a cell's delta is still empty.
 The private split is shown only when :func:`challenges.split_access.private_visible`
 allows. On a ladder board's public split (docs/organizers/ladder.md) a cell is the exact public
 score of a team's method, which the board hides from participants and the public until the
 reveal: the matrix made for such a reader (``hidden``: the ids of those tasks,
-``leaderboard.shown.hidden_tasks``) keeps each cell's run and status but not its score, delta
+``leaderboard.boards.shown.hidden_tasks``) keeps each cell's run and status but not its score, delta
 or interval (:data:`LADDER_CELL` says why), and the row means, the decomposition and the
 frontier are computed from the cells it keeps. The AutoGluon baseline's own cells stay, as
 its board entry does. How the page and the API show the cells, and what the matrix withholds
-in words: :mod:`leaderboard.transfer_shown`.
+in words: :mod:`leaderboard.transfer.shown`.
 
-One cell is computed and cached in :mod:`leaderboard.transfer_cells`, by the ids of the two
+One cell is computed and cached in :mod:`leaderboard.transfer.cells`, by the ids of the two
 prediction files, so a new run or a new baseline is a new key.
 
 At company scale (100 algorithms x 200 tasks: 20,000 cells) the matrix reads what it shows
@@ -57,13 +57,12 @@ from algorithms.selectors import runs_with_versions, transfer_cell_runs
 from challenges.models import Track
 from datasets.models import Task
 from kinds import kind_get
+from leaderboard.cache import transfer_cache
 from leaderboard.core.bootstrap import has_bootstrap
 from leaderboard.core.transfer import TransferCell
-
-from .cache import transfer_cache
-from .models import LeaderboardEntry, Split
-from .transfer_baselines import BaselineState, baseline_entries, task_baseline_states
-from .transfer_cells import (
+from leaderboard.models import LeaderboardEntry, Split
+from leaderboard.transfer.baselines import BaselineState, baseline_entries, task_baseline_states
+from leaderboard.transfer.cells import (
     Wanted,
     cell_compute,
     cell_key,

@@ -1,5 +1,5 @@
 """``?phase=<slug>`` on the task and track boards, their CSV and API: the reader's
-:class:`leaderboard.phase_board_read.BoardRead`, the refusal as a page (404) or the API
+:class:`leaderboard.boards.phase_read.BoardRead`, the refusal as a page (404) or the API
 (404 ``{"code": "unknown_phase"}``) answers it, and the OpenAPI parameter
 (docs/decisions/0066-phases.md)."""
 
@@ -14,8 +14,7 @@ from rest_framework.exceptions import APIException
 from challenges.api.errors import error_responses
 from challenges.models import Challenge
 from challenges.phases import PhaseRefused
-
-from .phase_board_read import BLIND_BOARD, PHASE_BOARD, BoardRead, board_read
+from leaderboard.boards.phase_read import BLIND_BOARD, PHASE_BOARD, BoardRead, board_read
 
 PHASE_PARAMETER = OpenApiParameter(
     "phase",
@@ -46,7 +45,7 @@ def _asked(params: Any) -> str | None:
     return asked if asked else None
 
 
-def page_board_read(request: HttpRequest, challenge: Challenge) -> BoardRead:
+def page_board_read(*, request: HttpRequest, challenge: Challenge) -> BoardRead:
     """The read of a board page or CSV export; 404 with the refusal's message."""
     try:
         return board_read(challenge=challenge, slug=_asked(request.GET), user=request.user)
@@ -54,7 +53,7 @@ def page_board_read(request: HttpRequest, challenge: Challenge) -> BoardRead:
         raise Http404(exc.message) from exc
 
 
-def api_board_read(request: Any, challenge: Challenge) -> BoardRead:
+def api_board_read(*, request: Any, challenge: Challenge) -> BoardRead:
     """The read of a board's API answer; :class:`PhaseParameterRefused` (DRF answers it)."""
     try:
         return board_read(challenge=challenge, slug=_asked(request.query_params), user=request.user)
@@ -62,7 +61,7 @@ def api_board_read(request: Any, challenge: Challenge) -> BoardRead:
         raise PhaseParameterRefused(exc) from exc
 
 
-def phase_context(read: BoardRead) -> dict[str, Any]:
+def phase_context(*, read: BoardRead) -> dict[str, Any]:
     """What a board page shows of its phase: the selector (more than one phase), the
     phase read, and why a blind phase's board is empty for this reader."""
     return {

@@ -16,7 +16,7 @@ matrix (issue 26, docs/architecture.md §12): the Django side of
 
 Both read only the matrix they are given: the caller chose the split it may show, and the
 cells the reader may see (a matrix that withholds a ladder board's cells,
-``leaderboard.transfer``, is fitted on the cells it keeps, under keys of its own, and says
+``leaderboard.transfer.matrix``, is fitted on the cells it keeps, under keys of its own, and says
 why the rest has no figure).
 """
 
@@ -47,10 +47,9 @@ from leaderboard.core.benchmark.decomposition import (
     decompose_transfer,
 )
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
-
-from .core.transfer import TransferCell
-from .transfer import TransferMatrix, TransferRow, cell_resamples
-from .transfer_shown import withheld_note
+from leaderboard.core.transfer import TransferCell
+from leaderboard.transfer.matrix import TransferMatrix, TransferRow, cell_resamples
+from leaderboard.transfer.shown import withheld_note
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class MatrixDecomposition:
     algorithm_names: dict[str, tuple[int, str, str]]  # key -> (algorithm id, name, team)
     team_names: dict[int, str]  # team id -> name
     updating: bool = False
-    # The matrix's withheld tasks (``leaderboard.transfer_shown.withheld_note``): None when none.
+    # The matrix's withheld tasks (``leaderboard.transfer.shown.withheld_note``): None when none.
     withheld: dict | None = None
 
 
@@ -139,7 +138,7 @@ def _latest_key(matrix: TransferMatrix) -> str:
     return f"transfer-decomposition-latest:v3:{matrix.track.pk}:{matrix.split}:{view}"
 
 
-def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> MatrixDecomposition:
+def transfer_decomposition(*, matrix: TransferMatrix, wait: bool = False) -> MatrixDecomposition:
     """The decomposition of ``matrix``'s scored cells (module docstring). ``wait``: fit this
     matrix now even when an earlier fit of the track could be shown meanwhile (the
     refit's worker)."""
@@ -208,7 +207,7 @@ NO_ROW_VARIANCE = (
 )
 
 
-def cell_interval(cell: TransferCell | None) -> dict[str, Any]:
+def cell_interval(*, cell: TransferCell | None) -> dict[str, Any]:
     """A transfer cell's ``ci`` [lo, hi] and the ``reason`` when it is null: none for a
     cell without a score, and none for a cell with no variance across its row resamples
     unless its delta is 0 on every one (predictions as right as the baseline's on every
@@ -235,7 +234,7 @@ MODELS = {
 }
 
 
-def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
+def decomposition_payload(*, result: MatrixDecomposition) -> dict[str, Any]:
     """docs/architecture.md §12's ``"decomposition"`` object: ``algorithm_effects``,
     ``task_difficulty``, ``interaction_share`` and ``home_advantage`` exactly, with what explains
     them beside (``n_tasks``, ``note``...), and issue 38's ``noise_share``, ``residual_df``,
@@ -366,7 +365,7 @@ class FrontierRow:
     note: str | None
 
 
-def transfer_frontier(matrix: TransferMatrix) -> tuple[list[FrontierRow], Frontier]:
+def transfer_frontier(*, matrix: TransferMatrix) -> tuple[list[FrontierRow], Frontier]:
     """Each algorithm's quality (mean delta) against its cost (mean CPU-seconds per scored
     run) and the frontier of those points, in the matrix's row order."""
     points, costs = [], {}
@@ -402,7 +401,7 @@ def _frontier_note(
     matrix: TransferMatrix, row: TransferRow, note: str | None, quality: float | None
 ) -> str | None:
     """Why a point is not placed: for a row whose every delta is withheld from the reader
-    (the ladder boards, ``leaderboard.transfer``), that, rather than "no quality score"."""
+    (the ladder boards, ``leaderboard.transfer.matrix``), that, rather than "no quality score"."""
     withheld = withheld_note(matrix=matrix)
     if quality is None and withheld is not None:
         hidden = [
@@ -414,7 +413,7 @@ def _frontier_note(
     return note
 
 
-def frontier_payload(rows: list[FrontierRow], frontier: Frontier) -> dict[str, Any]:
+def frontier_payload(*, rows: list[FrontierRow], frontier: Frontier) -> dict[str, Any]:
     """The transfer API's ``"frontier"``: quality (mean delta) against mean CPU-seconds."""
     return {
         "quality": "mean_delta",
@@ -447,10 +446,10 @@ class TransferPageParts:
     decomposed: bool = False
 
 
-def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
+def transfer_page_parts(*, matrix: TransferMatrix) -> TransferPageParts:
     """What the transfer page shows beside the matrix: the decomposition (its plot and
     tables) and the quality-cost frontier (its plot and table)."""
-    decomposition = decomposition_payload(transfer_decomposition(matrix))
+    decomposition = decomposition_payload(result=transfer_decomposition(matrix=matrix))
     titles = {t.slug: t.title for t in matrix.tasks}
 
     def bars(items: list[dict[str, Any]], name: Any) -> list[EffectBar]:
@@ -488,7 +487,7 @@ def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
             title=f"{matrix.track.title}: what is the method and what is the data "
             f"({matrix.split} rows)",
         )
-    rows, _ = transfer_frontier(matrix)
+    rows, _ = transfer_frontier(matrix=matrix)
     return TransferPageParts(
         decomposed=decomposed,
         decomposition=decomposition,
