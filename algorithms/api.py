@@ -436,7 +436,7 @@ class AlgorithmRunDetailApi(APIView):
             )
 
         return job_status_answer(
-            request,
+            request=request,
             state=lambda: algorithm_run_status_state(run_pk=pk),
             answer=answer,
             team_pk=algorithm_run_team_pk(run_pk=pk),

@@ -28,17 +28,17 @@ class AlgorithmsConfig(AppConfig):
         when_app_made(_connect_worker_signals)
         when_app_made(_load_lost_decisions)
 
-        owner_section_register(BASELINE_SECTION)
+        owner_section_register(section=BASELINE_SECTION)
         hooks.subscribe(hooks.SubmissionFinished, receivers.follow_submission)
         # The living benchmark: every benchmark version re-runs on a new task or data version.
         hooks.subscribe(hooks.TaskAdded, receivers.rerun_benchmark_on_arrival)
         hooks.subscribe(hooks.TaskDataChanged, receivers.rerun_benchmark_on_new_data)
         # A team's archives count against its storage quota, with its prediction files.
-        team_storage_register("algorithm archives", _team_archive_files)
+        team_storage_register(label="algorithm archives", counter=_team_archive_files)
         # A deleted archive, run (the baseline's view of runs too) takes its files with it.
-        forget_on_delete("algorithms.AlgorithmVersion")
-        forget_on_delete(AlgorithmRun, AlgorithmRun.stored_files)
-        forget_on_delete(BaselineRun, AlgorithmRun.stored_files)
+        forget_on_delete(model="algorithms.AlgorithmVersion")
+        forget_on_delete(model=AlgorithmRun, files=AlgorithmRun.stored_files)
+        forget_on_delete(model=BaselineRun, files=AlgorithmRun.stored_files)
 
         # ... and the AutoGluon baseline runs by itself on a task that arrives (and on its new
         # data versions), as soon as it is imported.

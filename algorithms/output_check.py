@@ -112,7 +112,7 @@ def _keep_solution(argv: list[str]) -> None:
         _kept_solution.clear()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(*, argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     pa.set_cpu_count(2)  # few threads: a small, predictable address space
     pa.set_io_thread_count(2)
@@ -323,7 +323,7 @@ def _check_child(request: int, done: int) -> int:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     sys.stdout = os.fdopen(1, "w", closefd=False)
-    code = main(list(map(str, told["argv"])))
+    code = main(argv=list(map(str, told["argv"])))
     sys.stdout.flush()
     os.write(done, f"{code}\n".encode())
     return code

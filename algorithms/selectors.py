@@ -79,11 +79,11 @@ def algorithm_run_status_state(*, run_pk: int) -> JobState:
         .first()
     )
     if row is None:
-        return JobState(parts=(), final=True, keys=(row_key(AlgorithmRun, run_pk),))
+        return JobState(parts=(), final=True, keys=(row_key(model=AlgorithmRun, pk=run_pk),))
     status, _, submission_id, submission_status, _ = row
-    keys = [row_key(AlgorithmRun, run_pk)]
+    keys = [row_key(model=AlgorithmRun, pk=run_pk)]
     if submission_id is not None:
-        keys.append(row_key(Submission, submission_id))
+        keys.append(row_key(model=Submission, pk=submission_id))
     return JobState(
         parts=tuple(row),
         final=status in FINAL

@@ -76,7 +76,7 @@ def task_folder(slug: str, work: Path, cache: Path) -> tuple[Path, dict]:
     if not (std / "task" / "task.json").is_file():
         builder = next(d.builder for d in DEMO_TASKS if d.slug == slug)
         shutil.rmtree(work / slug, ignore_errors=True)
-        bundle = builder(work / slug / "bundle", seed=0, cache_dir=cache)
+        bundle = builder(out_dir=work / slug / "bundle", seed=0, cache_dir=cache)
         prepare_task(bundle, work_dir=std)
     meta = json.loads((std / "task" / "task.json").read_text())
     if not folder.exists():

@@ -268,7 +268,7 @@ def _download(folder: Path, task: Path) -> float:
         half = path.stat().st_size // 2
         for headers in ({}, {"Range": f"bytes={half}-"}):  # whole, then the resumed half
             response = ranged_file_response(
-                factory.get("/", headers=headers),
+                request=factory.get("/", headers=headers),
                 storage=storage,
                 name=path.name,
                 filename=path.name,

@@ -280,7 +280,7 @@ def import_tasks(work: Path, prefix: str, args: argparse.Namespace, *, scheduler
     """``args.tasks`` fresh tasks of the same shape; with ``scheduler`` the hook queues the
     re-runs as each is imported, else it is unsubscribed for the imports."""
     if not scheduler:
-        hooks.unsubscribe(hooks.TaskAdded, rerun_benchmark_on_arrival)
+        hooks.unsubscribe(event=hooks.TaskAdded, receiver=rerun_benchmark_on_arrival)
     try:
         return [
             task_import(

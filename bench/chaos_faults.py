@@ -325,7 +325,7 @@ class Injector:
     def without_message(self, queued: dict[str, set[int]]) -> dict[str, set[int]]:
         try:
             view = broker.broker_view(
-                self.redis(),
+                client=self.redis(),
                 queues={jt["queue"] for jt in self.job_types.values()},
                 pk_kwargs={task: jt["pk_kwarg"] for task, jt in self.job_types.items()},
                 steps=[0, 3, 6, 9],

@@ -214,7 +214,9 @@ class TeamAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide / disqualify: remove from every leaderboard (records kept)")
     def hide_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> HttpResponse | None:
-        reason = action_reason(self, request, queryset, title="Hide or disqualify teams")
+        reason = action_reason(
+            model_admin=self, request=request, queryset=queryset, title="Hide or disqualify teams"
+        )
         if isinstance(reason, HttpResponse):
             return reason
         for team in queryset:
@@ -227,7 +229,11 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.action(description="Restore to the leaderboards")
     def restore_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> HttpResponse | None:
         reason = action_reason(
-            self, request, queryset, title="Restore teams to the leaderboards", required=False
+            model_admin=self,
+            request=request,
+            queryset=queryset,
+            title="Restore teams to the leaderboards",
+            required=False,
         )
         if isinstance(reason, HttpResponse):
             return reason
@@ -366,7 +372,7 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="token")
     def prefix(self, obj: AuthToken) -> str:
-        return tokens.token_prefix(obj)
+        return tokens.token_prefix(token=obj)
 
     @admin.action(description="Revoke the selected API tokens")
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:

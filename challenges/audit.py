@@ -146,29 +146,29 @@ def hidden_set(*, obj: models.Model, hidden: bool, actor: Any, reason: str, noun
 
 
 def field_changes(
-    old: dict[str, Any], new: dict[str, Any]
+    *, old: dict[str, Any], new: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fields that differ, as (before, after)."""
     changed = [k for k in new if old.get(k) != new.get(k)]
     return {k: old.get(k) for k in changed}, {k: new.get(k) for k in changed}
 
 
-def audit_events_for(obj: models.Model) -> QuerySet[AuditEvent]:
+def audit_events_for(*, obj: models.Model) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(object_type=obj._meta.label, object_id=str(obj.pk))
 
 
-def decision_for(obj: models.Model) -> AuditEvent | None:
+def decision_for(*, obj: models.Model) -> AuditEvent | None:
     """The organizer's decision a participant is shown: the latest hide of a hidden team or
     submission (``None`` when it is visible, or was hidden before the log existed)."""
     if not getattr(obj, "is_hidden", False):
         return None
     kind = obj._meta.model_name
     hide, restore = DECISION_ACTIONS.get(kind, ("", ""))
-    latest = audit_events_for(obj).filter(action__in=(hide, restore)).first()
+    latest = audit_events_for(obj=obj).filter(action__in=(hide, restore)).first()
     return latest if latest is not None and latest.action == hide else None
 
 
-def decision_payload(obj: models.Model) -> dict[str, Any] | None:
+def decision_payload(*, obj: models.Model) -> dict[str, Any] | None:
     """What a team is told about an organizer's decision on ``obj`` (a submission or a
     team): ``{"action": "hidden", "scope", "reason", "at"}``, or ``None``. A submission of a
     hidden team carries the team's decision when it has none of its own."""
@@ -177,7 +177,7 @@ def decision_payload(obj: models.Model) -> dict[str, Any] | None:
     if isinstance(team, models.Model):
         candidates.append(team)
     for candidate in candidates:
-        event = decision_for(candidate)
+        event = decision_for(obj=candidate)
         if event is not None:
             return {
                 "action": "hidden",

@@ -43,10 +43,9 @@ class ReasonForm(forms.Form):
 
 
 def action_reason(
-    model_admin: admin.ModelAdmin,
+    *, model_admin: admin.ModelAdmin,
     request: HttpRequest,
     queryset: QuerySet,
-    *,
     title: str,
     required: bool = True,
 ) -> str | HttpResponse:
@@ -94,7 +93,7 @@ class AuditedChangeMixin:
         before = _field_values(old, names) if old is not None else {}
         super().save_model(request, obj, form, change)  # type: ignore[misc]
         after = _field_values(obj, names)
-        before, after = field_changes(before, after) if change else ({}, after)
+        before, after = field_changes(old=before, new=after) if change else ({}, after)
         if change and not after:
             return  # nothing changed: nothing to record
         audit_record(

@@ -252,14 +252,14 @@ def subscribe(event: type[E], receiver: Callable[[E], None]) -> Callable[[E], No
     return receiver
 
 
-def unsubscribe(event: type[HookEvent], receiver: Receiver) -> None:
+def unsubscribe(*, event: type[HookEvent], receiver: Receiver) -> None:
     """Remove ``receiver`` from ``event`` (a test's temporary receiver); absent is fine."""
     registered = _receivers.get(_checked(event), [])
     if receiver in registered:
         registered.remove(receiver)
 
 
-def receivers(event: type[HookEvent]) -> tuple[Receiver, ...]:
+def receivers(*, event: type[HookEvent]) -> tuple[Receiver, ...]:
     """The receivers of ``event``, in the order they run."""
     return tuple(_receivers.get(_checked(event), ()))
 

@@ -55,7 +55,7 @@ def stored_html(value: str | None) -> SafeString:
     return mark_safe(value or "")  # noqa: S308 - a MarkdownHtmlField's value, cleaned by nh3
 
 
-def render_stored_markdown(rows: models.QuerySet, fields: Iterable[tuple[str, str]]) -> int:
+def render_stored_markdown(*, rows: models.QuerySet, fields: Iterable[tuple[str, str]]) -> int:
     """Render every row's ``(source, html)`` pairs again and store them (without a save, so
     no other field or timestamp moves); returns the rows written. For a migration's
     historical model as for the real one."""

@@ -70,7 +70,9 @@ def policy_for_view(view_name: str, *, nonce: str) -> str:
     set by the boards' fast path (``leaderboard/cache/fastpath.py``), which answers in front of the
     middleware."""
     extra = settings.CONTENT_SECURITY_POLICY_BY_VIEW.get(view_name)
-    return content_security_policy(settings.CONTENT_SECURITY_POLICY, nonce=nonce, extra=extra)
+    return content_security_policy(
+        directives=settings.CONTENT_SECURITY_POLICY, nonce=nonce, extra=extra
+    )
 
 
 class WebThrottleMiddleware:
@@ -94,10 +96,10 @@ class WebThrottleMiddleware:
         scope = settings.WEB_THROTTLES.get(request.resolver_match.view_name)
         if scope is None:
             return None
-        wait = throttle_wait(request, scope=scope)
+        wait = throttle_wait(request=request, scope=scope)
         if wait is None:
             return None
-        return too_many_requests(request, scope=scope, wait=wait)
+        return too_many_requests(request=request, scope=scope, wait=wait)
 
 
 class RulesGateMiddleware:
@@ -118,10 +120,10 @@ class RulesGateMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, RulesNotAccepted):
             return None
-        return rules_redirect(request, exception)
+        return rules_redirect(request=request, refusal=exception)
 
 
-def rules_redirect(request: HttpRequest, refusal: RulesNotAccepted) -> HttpResponse:
+def rules_redirect(*, request: HttpRequest, refusal: RulesNotAccepted) -> HttpResponse:
     """To the rules page, coming back to this page (a GET) or to the challenge (a POST)."""
     slug = refusal.challenge.slug
     back = (

@@ -386,7 +386,7 @@ class Team(models.Model):
         return self.name
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.name_key = team_name_key(self.name)
+        self.name_key = team_name_key(name=self.name)
         self.name_glyph_key = name_glyph_key(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:

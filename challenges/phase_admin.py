@@ -31,7 +31,7 @@ class PhaseAdminForm(forms.ModelForm):
         challenge = cleaned.get("challenge") or self.instance.challenge
         candidate = Phase(pk=self.instance.pk, challenge=challenge, **values)
         try:
-            phase_check(candidate)
+            phase_check(phase=candidate)
         except PhaseRefused as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from None
         return cleaned

@@ -210,7 +210,7 @@ def _values(phase: Phase) -> dict[str, Any]:
     return {name: getattr(phase, name) for name in EDITABLE}
 
 
-def phase_check(phase: Phase) -> None:
+def phase_check(*, phase: Phase) -> None:
     """The refusals of a phase's values (400 ``invalid_phase``): end after start, no
     overlap with another phase of the challenge."""
     if phase.end <= phase.start:
@@ -238,7 +238,7 @@ def _save(phase: Phase, *, actor: Any, action: str, before: dict, reason: str) -
     reason = (reason or "").strip()
     if not reason:
         raise PhaseRefused("reason_required", "Say why the phases change (reason).", 400)
-    phase_check(phase)
+    phase_check(phase=phase)
     try:
         with transaction.atomic():
             if phase.final:  # one final phase: the mark moves here
@@ -248,7 +248,7 @@ def _save(phase: Phase, *, actor: Any, action: str, before: dict, reason: str) -
             phase.save()
             _span_sync(phase.challenge)
             hooks.emit(hooks.ChallengePhasesChanged(challenge_id=phase.challenge_id))
-            changed_before, changed_after = field_changes(before, _values(phase))
+            changed_before, changed_after = field_changes(old=before, new=_values(phase))
             audit_record(
                 actor=actor,
                 action=action,

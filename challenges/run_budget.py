@@ -40,7 +40,7 @@ class RunBudget:
     without_models: tuple[str, ...] = ()
 
 
-def run_budget_parse(value: Any) -> RunBudget:
+def run_budget_parse(*, value: Any) -> RunBudget:
     """The budget in ``value``; :class:`RunBudgetInvalid` names the first key that is unknown
     or not a whole number of at least :data:`MIN_ROWS`."""
     if value in (None, ""):
@@ -71,6 +71,6 @@ def run_budget_parse(value: Any) -> RunBudget:
 def run_budget_validate(value: Any) -> None:
     """The model field's validator: a ValidationError with the reason (admin, full_clean)."""
     try:
-        run_budget_parse(value)
+        run_budget_parse(value=value)
     except RunBudgetInvalid as exc:
         raise ValidationError(str(exc), code="invalid_run_budget") from exc

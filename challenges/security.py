@@ -53,7 +53,7 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
             return True
 
 
-def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
+def throttle_wait(*, request: HttpRequest, scope: str) -> float | None:
     """Count this request against ``scope``; the seconds to wait when over the rate, else None.
 
     The same cache keys as DRF's ``ScopedRateThrottle`` with ``throttle_scope = scope``.
@@ -66,7 +66,7 @@ def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
     return max(float(wait if wait is not None else 60), 1.0)
 
 
-def too_many_requests(request: HttpRequest, *, scope: str, wait: float) -> HttpResponse:
+def too_many_requests(*, request: HttpRequest, scope: str, wait: float) -> HttpResponse:
     """A friendly 429 page with ``Retry-After``."""
     seconds = math.ceil(wait)
     body = render_to_string(
@@ -84,8 +84,7 @@ def new_nonce() -> str:
 
 
 def content_security_policy(
-    directives: Mapping[str, Sequence[str]],
-    *,
+    *, directives: Mapping[str, Sequence[str]],
     nonce: str,
     extra: Mapping[str, Sequence[str]] | None = None,
 ) -> str:

@@ -72,9 +72,9 @@ def _require_free_to_enter(challenge: Challenge, user: AbstractBaseUser) -> None
 def _require_name(name: str) -> None:
     """Refuse a name with nothing to read: empty or only invisible characters (no name), or
     only punctuation (the comparison folds it away, so it would read as no name)."""
-    if team_name_key(name):
+    if team_name_key(name=name):
         return
-    if invisible_characters(name) or not name.strip():
+    if invisible_characters(name=name) or not name.strip():
         raise TeamError("A team needs a name.", code="name_required")
     raise TeamError("A team name needs a letter or a digit.", code="name_invalid")
 
@@ -84,14 +84,14 @@ def _refuse_unsafe_characters(raw: str) -> None:
     space (a tab, a no-break space), or letters of scripts mixed beyond UTS #39's
     "Moderately Restrictive" level (``challenges.team_names``, issue 66). Read on the name
     as sent, before its whitespace is folded."""
-    hidden = control_or_separator_characters(raw)
+    hidden = control_or_separator_characters(name=raw)
     if hidden:
         raise TeamError(
             "Team names may not contain control characters or spaces other than the plain "
             "one: " + ", ".join(hidden) + ".",
             code="name_invalid",
         )
-    mixed = scripts_mixed(raw)
+    mixed = scripts_mixed(name=raw)
     if mixed:
         raise TeamError(
             "Team names may not mix " + " and ".join(mixed) + " letters (one script, or Latin "
@@ -114,14 +114,14 @@ def team_name_check(
     _require_name(name)
     if len(name) > 80:
         raise TeamError("Team names are at most 80 characters.", code="name_too_long")
-    reserved = None if organizer else team_name_imitates(name)
+    reserved = None if organizer else team_name_imitates(name=name)
     if reserved is not None:
         raise TeamError(
             f"Team names may not look like “{reserved}”: that word is kept for the organizers' "
             "baseline and reference entries. Choose another name.",
             code="name_reserved",
         )
-    keys = name_keys(name)  # either reading of the name (challenges.team_names)
+    keys = name_keys(name=name)  # either reading of the name (challenges.team_names)
     same = (
         Team.objects.filter(challenge=challenge)
         .filter(Q(name_key__in=keys) | Q(name_glyph_key__in=keys))
@@ -139,7 +139,7 @@ def team_name_check(
         )
     if exclude_pk is None or not Team.objects.filter(pk=exclude_pk, name=name).exists():
         _refuse_unsafe_characters(raw)
-    hidden = invisible_characters(name)
+    hidden = invisible_characters(name=name)
     if hidden:
         raise TeamError(
             "Team names may not contain characters that show as nothing: "

@@ -43,7 +43,7 @@ class StoredFile:
         return rows.filter(**{self.column: self.name}).exists()
 
 
-def field_files(row: models.Model, *columns: str) -> list[StoredFile]:
+def field_files(*, row: models.Model, columns: Iterable[str]) -> list[StoredFile]:
     """The files ``row``'s file fields ``columns`` name (none where a field is empty)."""
     out = []
     for column in columns:
@@ -56,11 +56,11 @@ def field_files(row: models.Model, *columns: str) -> list[StoredFile]:
 def every_file_field(row: models.Model) -> list[StoredFile]:
     """The files all of ``row``'s file fields name."""
     fields = row._meta.get_fields()
-    return field_files(row, *(f.name for f in fields if isinstance(f, models.FileField)))
+    return field_files(row=row, columns=[f.name for f in fields if isinstance(f, models.FileField)])
 
 
 def forget_on_delete(
-    model: type[models.Model] | str,
+    *, model: type[models.Model] | str,
     files: Callable[[Any], Iterable[StoredFile]] = every_file_field,
 ) -> None:
     """Delete the ``files`` of each ``model`` row deleted (``"app.Model"`` or the class;
@@ -70,7 +70,7 @@ def forget_on_delete(
     )
 
 
-def delete_on_commit(files: Iterable[StoredFile], using: str | None = None) -> None:
+def delete_on_commit(*, files: Iterable[StoredFile], using: str | None = None) -> None:
     """Delete ``files`` once the transaction in progress commits (at once outside one;
     never when it is rolled back), each unless a row still names it."""
     found = [stored for stored in files if stored.name]
@@ -79,7 +79,7 @@ def delete_on_commit(files: Iterable[StoredFile], using: str | None = None) -> N
 
 
 def _noted(files: Callable[[Any], Iterable[StoredFile]], sender: Any, instance: Any, **_) -> None:
-    delete_on_commit(files(instance), using=instance._state.db)
+    delete_on_commit(files=files(instance), using=instance._state.db)
 
 
 def _delete(found: list[StoredFile]) -> None:

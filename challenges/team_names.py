@@ -107,7 +107,7 @@ def _invisible(char: str) -> bool:
     return icu.Char.hasBinaryProperty(char, icu.UProperty.DEFAULT_IGNORABLE_CODE_POINT)
 
 
-def invisible_characters(name: str) -> list[str]:
+def invisible_characters(*, name: str) -> list[str]:
     """The characters of ``name`` that render as nothing, named (``"U+2800 BRAILLE PATTERN
     BLANK"``), each once, in order."""
     seen: dict[str, str] = {}
@@ -118,7 +118,7 @@ def invisible_characters(name: str) -> list[str]:
     return list(seen.values())
 
 
-def control_or_separator_characters(name: str) -> list[str]:
+def control_or_separator_characters(*, name: str) -> list[str]:
     """The control characters (a tab, a line feed) and separators other than the plain space
     (no-break, em and ideographic spaces, line and paragraph separators) in ``name``, named,
     each once: a new name may hold none (UTS #39's identifier profile allows neither)."""
@@ -132,7 +132,7 @@ def control_or_separator_characters(name: str) -> list[str]:
     return list(seen.values())
 
 
-def scripts_mixed(name: str) -> list[str]:
+def scripts_mixed(*, name: str) -> list[str]:
     """The scripts of ``name``'s letters when they mix more than UTS #39's "Moderately
     Restrictive" level allows (a Greek lunate sigma for the c of ``AliceTeam``: Latin and
     Greek; a Cyrillic te for its t: Latin and Cyrillic), or digits of two systems; else an
@@ -225,22 +225,22 @@ def name_glyph_key(name: str) -> str:
     return _finished(_skeleton(_skeleton(text).casefold()).casefold())
 
 
-def name_keys(name: str) -> frozenset[str]:
+def name_keys(*, name: str) -> frozenset[str]:
     """Both keys of a name: two names that share one read as the same name."""
     return frozenset((name_key(name), name_glyph_key(name)))
 
 
-def names_read_alike(first: str, second: str) -> bool:
+def names_read_alike(*, first: str, second: str) -> bool:
     """Whether a person would read ``first`` and ``second`` as one name."""
-    return bool(name_keys(first) & name_keys(second))
+    return bool(name_keys(name=first) & name_keys(name=second))
 
 
-def team_name_key(name: str) -> str:
+def team_name_key(*, name: str) -> str:
     """A team name's key (``Team.name_key``)."""
     return name_key(name)
 
 
-def name_imitates(name: str, words: Iterable[str] = RESERVED_WORDS) -> str | None:
+def name_imitates(*, name: str, words: Iterable[str] = RESERVED_WORDS) -> str | None:
     """The reserved word ``name`` imitates (``"baseline"``...), or None.
 
     Compared on keys with leetspeak digits read as letters and everything that is not a
@@ -254,12 +254,12 @@ def name_imitates(name: str, words: Iterable[str] = RESERVED_WORDS) -> str | Non
     return None
 
 
-def team_name_imitates(name: str) -> str | None:
-    return name_imitates(name)
+def team_name_imitates(*, name: str) -> str | None:
+    return name_imitates(name=name)
 
 
 def unique_name_keys(
-    teams: Iterable[tuple[int, int, str]], key: Callable[[str], str] = name_key
+    *, teams: Iterable[tuple[int, int, str]], key: Callable[[str], str] = name_key
 ) -> dict[int, str]:
     """Keys (``key``: :func:`name_key` or :func:`name_glyph_key`) for existing ``(pk,
     challenge_id, name)`` rows, oldest first: of look-alike names already present, the
@@ -276,7 +276,7 @@ def unique_name_keys(
     return keys
 
 
-def lookalike_groups(names: Iterable[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+def lookalike_groups(*, names: Iterable[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     """The ``(id, name)`` pairs that read as one name (sharing either key, transitively),
     grouped (only groups of two or more), plus every name holding an invisible character
     as a group of its own; in input order."""
@@ -291,7 +291,7 @@ def lookalike_groups(names: Iterable[tuple[int, str]]) -> list[list[tuple[int, s
         return i
 
     for i, (_, name) in enumerate(rows):
-        for key in sorted(name_keys(name)):
+        for key in sorted(name_keys(name=name)):
             j = first_of_key.setdefault(key, i)
             parent[root(i)] = root(j)
     by_root: dict[int, list[tuple[int, str]]] = {}
@@ -299,18 +299,18 @@ def lookalike_groups(names: Iterable[tuple[int, str]]) -> list[list[tuple[int, s
         by_root.setdefault(root(i), []).append(row)
     groups = [group for group in by_root.values() if len(group) > 1]
     groups += [[row] for group in by_root.values() if len(group) == 1 for row in group
-               if invisible_characters(row[1])]  # fmt: skip
+               if invisible_characters(name=row[1])]  # fmt: skip
     return groups
 
 
-def name_refused_now(name: str) -> str | None:
+def name_refused_now(*, name: str) -> str | None:
     """Why a new name would be refused by the rules of issue 66 (mixed scripts, control or
     separator characters), in words, or None: what ``check_lookalike_names`` lists of the
     names that predate them."""
-    hidden = control_or_separator_characters(name)
+    hidden = control_or_separator_characters(name=name)
     if hidden:
         return "contains " + ", ".join(hidden)
-    mixed = scripts_mixed(name)
+    mixed = scripts_mixed(name=name)
     if mixed:
         return "mixes " + " and ".join(mixed)
     return None

@@ -47,7 +47,7 @@ class TokenLimitReached(Exception):
         super().__init__(self.message)
 
 
-def token_prefix(token: AuthToken) -> str:
+def token_prefix(*, token: AuthToken) -> str:
     """How a stored token is shown: its first characters, then an ellipsis."""
     return f"{token.token_key[:PREFIX_CHARS]}…"
 
@@ -85,7 +85,7 @@ def api_token_revoke(*, token: AuthToken, actor: AbstractBaseUser | None) -> Non
                 actor=actor,
                 action="api_token.revoke",
                 obj=owner,
-                before={"token": token_prefix(token), "created": token.created},
+                before={"token": token_prefix(token=token), "created": token.created},
             )
         AuthToken.objects.filter(digest=token.digest).delete()
 

@@ -83,7 +83,7 @@ class UploadBudgetExceeded(Refusal):
 
 
 @contextmanager
-def refused_as(refusal: Callable[..., Exception]) -> Iterator[None]:
+def refused_as(*, refusal: Callable[..., Exception]) -> Iterator[None]:
     """Re-raise an :class:`UploadBudgetExceeded` as the caller's own refusal, built as
     ``refusal(code, message, http_status, retry_after=...)``."""
     try:
@@ -229,7 +229,7 @@ def upload_daily_check(*, used: int, limit: int, code: str, refused: str) -> Non
 _STORAGE_COUNTERS: dict[str, Callable[..., tuple[int, int]]] = {}
 
 
-def team_storage_register(label: str, counter: Callable[..., tuple[int, int]]) -> None:
+def team_storage_register(*, label: str, counter: Callable[..., tuple[int, int]]) -> None:
     """Say what an app stores for a team: ``counter(team_pk=...)`` returns ``(files,
     bytes)``; ``label`` names those files in messages ("prediction files"). Registering
     twice is harmless."""

@@ -128,7 +128,8 @@ def api_token(request: HttpRequest) -> HttpResponse:
                 tokens.api_token_revoke(token=token, actor=request.user)
                 messages.success(
                     request,
-                    f"Token {tokens.token_prefix(token)} revoked: clients using it are refused.",
+                    f"Token {tokens.token_prefix(token=token)} revoked: "
+                    "clients using it are refused.",
                 )
         else:
             try:
@@ -136,7 +137,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
             except tokens.TokenLimitReached as exc:
                 messages.error(request, exc.message)
                 status = 409
-    listed = [(t, tokens.token_prefix(t)) for t in tokens.api_tokens_for(user=request.user)]
+    listed = [(t, tokens.token_prefix(token=t)) for t in tokens.api_tokens_for(user=request.user)]
     return render(
         request,
         "challenge_platform/api_token.html",

@@ -208,7 +208,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         if not self.has_change_permission(request, task):
             raise PermissionDenied
         return bundle_upload_guarded(
-            request,
+            request=request,
             refuse=lambda message: self._render_replace(
                 request, task, TaskReplaceForm(phases=stage_phases(task=task)), [message]
             ),
@@ -223,7 +223,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
                 request, task, TaskReplaceForm(phases=stage_phases(task=task)), []
             )
         posted = task_replace_post(
-            request,
+            request=request,
             task=task,
             limit=limit,
             phases=stage_phases(task=task),
@@ -257,7 +257,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         return bundle_upload_guarded(
-            request,
+            request=request,
             refuse=lambda message: self._render_import(request, TaskImportForm(), [message]),
             view=lambda limit: self._import(request, limit),
         )

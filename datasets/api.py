@@ -265,7 +265,7 @@ class TaskFileDownloadApi(APIView):
                 raise Http404("no such file")
             rules_gate(challenge=task.track.challenge, user=request.user)  # else: 403
             return ranged_file_response(
-                request,
+                request=request,
                 storage=found.storage,
                 name=found.name,
                 filename=f"{task.slug}-v{version.number}-{name}",

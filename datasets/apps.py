@@ -23,10 +23,10 @@ class DatasetsConfig(AppConfig):
         # A deleted task takes its files with it: every data version's, the solution's key
         # tables (the rows deleted with it take theirs: each app connects its own), and the
         # bundles its uploads left waiting.
-        forget_on_delete(Task, Task.stored_files)
-        forget_on_delete("datasets.TaskVersionUpload")
+        forget_on_delete(model=Task, files=Task.stored_files)
+        forget_on_delete(model="datasets.TaskVersionUpload")
         # The data versions a task's owners upload count against their team's storage quota.
-        team_storage_register("task data versions", _team_task_data)
+        team_storage_register(label="task data versions", counter=_team_task_data)
 
 
 def _team_task_data(*, team_pk: int) -> tuple[int, int]:

@@ -37,7 +37,7 @@ class Unsatisfiable(Exception):
     """The range starts at or past the end of the file (answer 416)."""
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
+def parse_range(*, header: str, size: int) -> tuple[int, int] | None:
     """``(first, last)`` byte positions (inclusive) asked by ``header``, or None for the
     whole file (no header, a syntax we ignore, or several ranges).
 
@@ -184,7 +184,7 @@ class _Empty:
 
 
 def ranged_file_response(
-    request: HttpRequest, *, storage: Storage, name: str, filename: str
+    *, request: HttpRequest, storage: Storage, name: str, filename: str
 ) -> HttpResponse:
     """The stored file ``name`` as an attachment called ``filename``, honouring ``Range``."""
     asked = request.headers.get("Range", "")
@@ -205,7 +205,7 @@ def ranged_file_response(
     if asked and if_range is not None and if_range.strip() not in (etag, last_modified):
         asked = ""  # the client holds another version of the file: send it all again
     try:
-        span = parse_range(asked, size) if request.method in ("GET", "HEAD") else None
+        span = parse_range(header=asked, size=size) if request.method in ("GET", "HEAD") else None
     except Unsatisfiable:
         response = HttpResponse(status=416)
         for key, value in common.items():

@@ -356,7 +356,7 @@ def task_versions_prune(*, task: Task) -> list[int]:
     TaskVersion.objects.filter(pk__in=[v.pk for v in old]).update(
         files={}, stored_bytes=0, pruned_at=timezone.now()
     )
-    delete_on_commit(files)
+    delete_on_commit(files=files)
     numbers = [v.number for v in old]
     logger.info("task %s: the files of versions %s were pruned", task.slug, numbers)
     return numbers

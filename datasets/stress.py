@@ -33,13 +33,13 @@ class FamilyChoice:
     high: float
 
 
-def task_columns_of(task: Task) -> tuple[tuple[str, str], ...]:
+def task_columns_of(*, task: Task) -> tuple[tuple[str, str], ...]:
     return tuple((str(c["name"]), str(c["type"])) for c in task.columns or ())
 
 
 def task_stress_choices(*, task: Task) -> list[FamilyChoice]:
     """Every family of the task's kind, for the console."""
-    columns = task_columns_of(task)
+    columns = task_columns_of(task=task)
     out = []
     for family in kind_get(task.kind).stress_families().values():
         why = family.applies(columns)
@@ -62,7 +62,7 @@ def task_stress_current(*, task: Task) -> tuple[object, list[PlannedFamily] | No
     longer fits the task)."""
     stored = (task.meta or {}).get("stress") if isinstance(task.meta, dict) else None
     try:
-        return stored, stress_plan(kind_get(task.kind), task_columns_of(task), stored)
+        return stored, stress_plan(kind_get(task.kind), task_columns_of(task=task), stored)
     except StressRefused:
         return stored, None
 
@@ -71,7 +71,7 @@ def task_stress_set(*, task: Task, stress: Any, actor: Any) -> list[PlannedFamil
     """Set the task's stress families: ``stress`` as ``task.yaml`` takes it (a list of
     ``{"family", "strength", "share"}``; None: every family that applies; ``[]``: none).
     Raises :class:`StressRefused` with every problem and changes nothing."""
-    plan = stress_plan(kind_get(task.kind), task_columns_of(task), stress)
+    plan = stress_plan(kind_get(task.kind), task_columns_of(task=task), stress)
     stored = None if stress is None else [p.as_json() for p in plan]
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)

@@ -32,8 +32,7 @@ MULTIPART_SLACK = 64 * 1024
 
 
 def bundle_upload_guarded(
-    request: HttpRequest,
-    *,
+    *, request: HttpRequest,
     refuse: Callable[[str], HttpResponse],
     view: Callable[[BundleSizeLimitHandler], HttpResponse],
     admit: Callable[[int], object] | None = None,
@@ -79,8 +78,7 @@ def stage_phases(*, task: Task) -> list[tuple[str, str]]:
 
 
 def task_replace_post(
-    request: HttpRequest,
-    *,
+    *, request: HttpRequest,
     task: Task,
     limit: BundleSizeLimitHandler,
     unexpected: str,

@@ -149,7 +149,7 @@ def task_version_upload_admission(
         raise _too_big(declared_bytes)
     team = task_owner_upload_team(task=task, user=user)
     if team is not None:
-        with refused_as(VersionUploadRefused):
+        with refused_as(refusal=VersionUploadRefused):
             _daily_check(task)
             upload_admission(team=team, declared_bytes=declared_bytes)
     return team
@@ -170,7 +170,7 @@ def task_version_upload_create(
     if phase is not None:
         _phase_check(task=task, user=user, phase=phase)
     if team is not None:
-        with refused_as(VersionUploadRefused):
+        with refused_as(refusal=VersionUploadRefused):
             upload_rate_take(team=team)
     size = file.size or 0
     if size > settings.BUNDLE_MAX_BYTES:
@@ -180,7 +180,7 @@ def task_version_upload_create(
     except ReasonRequired:
         raise VersionUploadRefused("bundle_invalid", REASON_REQUIRED) from None
     if team is not None:
-        with refused_as(VersionUploadRefused):
+        with refused_as(refusal=VersionUploadRefused):
             upload_quota_check(team=team, adding_bytes=size)
     upload = TaskVersionUpload(
         task=task,
@@ -200,7 +200,7 @@ def task_version_upload_create(
             Task.objects.select_for_update().filter(pk=task.pk).values_list("pk").get()
             if team is not None:
                 team_upload_lock(team=team)
-                with refused_as(VersionUploadRefused):
+                with refused_as(refusal=VersionUploadRefused):
                     _daily_check(task)
                     upload_quota_check(team=team, adding_bytes=size)
             upload.status = VersionUploadStatus.QUEUED
@@ -411,7 +411,7 @@ def _accept(
         problems=[],
         error="",
         bundle="",
-        then=lambda: delete_on_commit(files),
+        then=lambda: delete_on_commit(files=files),
     )
     if not done:
         raise _Superseded
@@ -427,7 +427,7 @@ def _end(upload: TaskVersionUpload, token: str, status: str, **fields: Any) -> s
         token=token,
         status=status,
         bundle="",
-        then=lambda: delete_on_commit(files),
+        then=lambda: delete_on_commit(files=files),
         **fields,
     )
     return status if done else "superseded"
@@ -436,7 +436,7 @@ def _end(upload: TaskVersionUpload, token: str, status: str, **fields: Any) -> s
 def _failed_fields(upload: TaskVersionUpload) -> dict[str, Any]:
     """Inside the transaction that fails ``upload`` (attempts used up, a dead worker's last
     one): its fields, and its bundle deleted once that commits."""
-    delete_on_commit(_bundle_file(upload))
+    delete_on_commit(files=_bundle_file(upload))
     return {"error": INTERNAL_ERROR, "bundle": ""}
 
 

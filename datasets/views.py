@@ -24,7 +24,7 @@ def task_file_response(
     """Stream ``stored`` as an attachment named ``<slug>-<name>``, never read into memory;
     ``Range`` requests get the asked bytes (206), so an interrupted download resumes."""
     return ranged_file_response(
-        request, storage=stored.storage, name=stored.name, filename=f"{task.slug}-{name}"
+        request=request, storage=stored.storage, name=stored.name, filename=f"{task.slug}-{name}"
     )
 
 
@@ -51,7 +51,7 @@ def task_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
             raise Http404("no such file")
         rules_gate(challenge=task.track.challenge, user=request.user)
         return ranged_file_response(
-            request,
+            request=request,
             storage=found.storage,
             name=found.name,
             filename=f"{task.slug}-v{version.number}-{name}",

@@ -33,9 +33,9 @@ def author_name(*, user: AbstractBaseUser | None, organizer: bool) -> str:
     if user is None:
         return "a deleted account"
     name = user.get_username()
-    if invisible_characters(name):  # older than the rule: show the account's number instead
+    if invisible_characters(name=name):  # older than the rule: show the account's number instead
         name = f"user-{user.pk}"
-    if not organizer and name_imitates(name):
+    if not organizer and name_imitates(name=name):
         return f"{name} (participant)"
     return name
 

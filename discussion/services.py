@@ -80,7 +80,7 @@ def _title_clean(title: str) -> str:
         raise DiscussionRefused(
             "title_invalid", f"A title holds at most {TITLE_MAX} characters.", 400
         )
-    if invisible_characters(title):
+    if invisible_characters(name=title):
         raise DiscussionRefused(
             "title_invalid", "A title may not contain characters that show as nothing.", 400
         )
@@ -111,7 +111,7 @@ def _writer_team(*, challenge: Challenge, user: AbstractBaseUser) -> Team | None
         return None
     team = team_for_user(challenge=challenge, user=user)
     limit = settings.DISCUSSION_POSTS_PER_DAY
-    with refused_as(_budget_refused):
+    with refused_as(refusal=_budget_refused):
         if limit > 0:
             used = Post.objects.filter(
                 author=user, thread__challenge=challenge, created_at__gte=upload_day_start()
@@ -222,7 +222,7 @@ def post_edit(*, post: Post, user: AbstractBaseUser, body: str) -> Post:
                 409,
             )
         if post.team is not None and not is_organizer(user=user):
-            with refused_as(_budget_refused):
+            with refused_as(refusal=_budget_refused):
                 upload_rate_take(team=post.team)
         PostRevision.objects.create(post=post, body=post.body, reason="edited")
         post.body = body

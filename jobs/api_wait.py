@@ -45,7 +45,7 @@ WAIT_PARAMETER = OpenApiParameter(
 )
 
 
-def wait_seconds(request: Request) -> float:
+def wait_seconds(*, request: Request) -> float:
     """The ``wait`` query parameter (0 when absent), capped at ``API_WAIT_MAX_SECONDS``; a
     value that is not a number from 0 up is refused with 400."""
     raw = request.query_params.get("wait")
@@ -74,7 +74,7 @@ def _with_keys(current: JobState) -> tuple[JobState, tuple[str, ...]]:
     return current, current.keys
 
 
-def wait_holders(request: Request, *, team_pk: int | None) -> dict[str, int]:
+def wait_holders(*, request: Request, team_pk: int | None) -> dict[str, int]:
     """Who a held wait is for, each with the most places it may hold in one process: the
     person asking and the job's team (:func:`jobs.changes.waiting_slot`)."""
     holders = {f"user:{request.user.pk}": settings.API_WAIT_MAX_WAITERS_PER_PERSON}
@@ -84,8 +84,7 @@ def wait_holders(request: Request, *, team_pk: int | None) -> dict[str, int]:
 
 
 def job_status_answer(
-    request: Request,
-    *,
+    *, request: Request,
     state: Callable[[], JobState],
     answer: Callable[[], Response],
     team_pk: int | None = None,
@@ -93,7 +92,7 @@ def job_status_answer(
     """The job's answer (``answer()``, read after any wait) with its status's ``ETag``, held
     as the module says while ``state()`` is what the client has; ``team_pk``: the job's
     team, whose held waits are capped together."""
-    seconds = wait_seconds(request)
+    seconds = wait_seconds(request=request)
     etags = parse_etags(request.headers.get("If-None-Match", ""))
 
     def unchanged(current: JobState) -> bool:
@@ -102,9 +101,11 @@ def job_status_answer(
     retry_after = None
     current = None
     if seconds > 0:
-        with waiting_slot(holders=wait_holders(request, team_pk=team_pk)) as took:
+        with waiting_slot(holders=wait_holders(request=request, team_pk=team_pk)) as took:
             if took:
-                current = wait_while(lambda: _with_keys(state()), unchanged, seconds=seconds)
+                current = wait_while(
+                    state=lambda: _with_keys(state()), unchanged=unchanged, seconds=seconds
+                )
             else:
                 retry_after = "1"
     if current is None:

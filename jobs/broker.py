@@ -56,19 +56,19 @@ class BrokerView:
         return self.tasks.get(task_name) or Waiting()
 
 
-def priority_steps(transport_options: Mapping[str, Any]) -> list[int]:
+def priority_steps(*, transport_options: Mapping[str, Any]) -> list[int]:
     """The priority steps of the broker's transport options (kombu's Redis transport keeps a
     list per queue and step), kombu's own default when they name none."""
     return list(transport_options.get("priority_steps") or KOMBU_PRIORITY_STEPS)
 
 
-def queue_keys(queue: str, steps: Iterable[int]) -> list[str]:
+def queue_keys(*, queue: str, steps: Iterable[int]) -> list[str]:
     """The Redis lists of ``queue``, one per priority step."""
     return [queue if not step else f"{queue}{SEPARATOR}{step}" for step in sorted(set(steps))]
 
 
 def queue_depths(
-    client: redis.Redis, *, queues: Iterable[str], steps: Iterable[int]
+    *, client: redis.Redis, queues: Iterable[str], steps: Iterable[int]
 ) -> dict[str, int]:
     """How many messages wait in each of ``queues``, its lists of every priority step
     together (counted in one round trip, none read). Messages a worker holds unacknowledged
@@ -76,15 +76,17 @@ def queue_depths(
     names, steps = list(queues), sorted(set(steps))
     pipe = client.pipeline(transaction=False)
     for queue in names:
-        for key in queue_keys(queue, steps):
+        for key in queue_keys(queue=queue, steps=steps):
             pipe.llen(key)
     counts = iter(pipe.execute())
-    return {queue: sum(next(counts) for _ in queue_keys(queue, steps)) for queue in names}
+    return {
+        queue: sum(next(counts) for _ in queue_keys(queue=queue, steps=steps)) for queue in names
+    }
 
 
 def broker_view(
-    client: redis.Redis,
     *,
+    client: redis.Redis,
     queues: Iterable[str],
     pk_kwargs: Mapping[str, str],
     steps: Iterable[int],
@@ -96,7 +98,7 @@ def broker_view(
     took before it is listed in ``held_long`` instead of naming its row in ``pks``."""
     view = BrokerView()
     seen = 0
-    for key in (k for queue in queues for k in queue_keys(queue, steps)):
+    for key in (k for queue in queues for k in queue_keys(queue=queue, steps=steps)):
         for raw in _list_items(client, key):
             seen += 1
             if seen > MAX_MESSAGES:
@@ -111,9 +113,7 @@ def broker_view(
                 if pk is not None:
                     waiting.pks.add(pk)
     taken = (
-        dict(client.zrange(UNACKED_INDEX, 0, -1, withscores=True))
-        if held_since is not None
-        else {}
+        dict(client.zrange(UNACKED_INDEX, 0, -1, withscores=True)) if held_since is not None else {}
     )
     for tag, raw in client.hgetall(UNACKED).items():
         entry = _loads(raw)
@@ -148,9 +148,7 @@ def _loads(raw: bytes | str) -> Any:
         return None
 
 
-def _task_and_pk(
-    message: Any, pk_kwargs: Mapping[str, str]
-) -> tuple[str, str, int | None] | None:
+def _task_and_pk(message: Any, pk_kwargs: Mapping[str, str]) -> tuple[str, str, int | None] | None:
     """``(task, message id, pk named or None)`` of a message of one of the tasks, else None."""
     if not isinstance(message, dict):
         return None

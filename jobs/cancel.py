@@ -30,8 +30,7 @@ class JobAlreadyFinished(Exception):
 
 
 def job_cancel(
-    job_type: JobType,
-    *,
+    *, job_type: JobType,
     pk: int,
     cancelled: str,
     message_field: str,
@@ -57,7 +56,7 @@ def job_cancel(
             for name, value in update.items():
                 setattr(job, name, value)
             job.save(update_fields=list(update))
-            ring_after_commit(job_type.model, pk)
+            ring_after_commit(model=job_type.model, pk=pk)
         elif status == job_type.running:
             if not job.cancel_requested:
                 job.cancel_requested = True

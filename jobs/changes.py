@@ -70,7 +70,7 @@ class JobState:
         return f'W/"{digest}"'
 
 
-def row_key(model: type[models.Model] | models.Model, pk: int) -> str:
+def row_key(*, model: type[models.Model] | models.Model, pk: int) -> str:
     """The name a row's rings carry: ``<app label>.<model name>:<pk>``."""
     return f"{model._meta.label_lower}:{pk}"
 
@@ -92,21 +92,23 @@ def _redis() -> redis.Redis:
         return _publisher[0]
 
 
-def ring(key: str) -> None:
+def ring(*, key: str) -> None:
     """Ring the doorbell of row ``key`` now (a lost ring costs a waiter :data:`POLL_SECONDS`)."""
     import redis
 
     try:
-        call_resting(settings.CELERY_BROKER_URL, lambda: _redis().publish(CHANNEL, key))
+        call_resting(
+            address=settings.CELERY_BROKER_URL, call=lambda: _redis().publish(CHANNEL, key)
+        )
     except redis.RedisError:
         logger.debug("no ring for %s: Redis is unavailable", key, exc_info=True)
 
 
-def ring_after_commit(model: type[models.Model], pk: int) -> None:
+def ring_after_commit(*, model: type[models.Model], pk: int) -> None:
     """Ring row ``pk`` of ``model`` once the caller's transaction commits (at once outside
     one): a waiter woken before the commit would read the old state."""
-    key = row_key(model, pk)
-    transaction.on_commit(lambda: ring(key))
+    key = row_key(model=model, pk=pk)
+    transaction.on_commit(lambda: ring(key=key))
 
 
 class _Listener:
@@ -222,9 +224,9 @@ def waiting_slot(*, holders: Mapping[str, int] | None = None) -> Iterator[bool]:
 
 
 def wait_while(
+    *,
     state: Callable[[], tuple[T, Iterable[str]]],
     unchanged: Callable[[T], bool],
-    *,
     seconds: float,
 ) -> T:
     """Read ``state()`` (the rows' state and the keys of the rows it was read from) until

@@ -111,7 +111,7 @@ def _unsettled(
     context = _Context(
         job_type=job_type,
         now=now,
-        counts=republished_counts(job_type, pks=[row["pk"] for row in queued]),
+        counts=republished_counts(job_type=job_type, pks=[row["pk"] for row in queued]),
         limit=republish_limit(),
         hard=TASK_TIME_LIMITS.get(job_type.task_name),
         queue=TASK_QUEUES.get(job_type.task_name, ""),
@@ -277,7 +277,7 @@ def _consumers_by_queue() -> dict[str, int]:
     import redis
 
     try:
-        entries = live_entries(broker_redis())
+        entries = live_entries(client=broker_redis())
     except redis.RedisError:
         return {}
     nodes: dict[str, set[str]] = {}

@@ -40,7 +40,7 @@ def _claims() -> models.QuerySet:
     return JobClaim.objects.all()
 
 
-def claim_record(job_type: JobType, *, pk: int, token: str, now: datetime) -> None:
+def claim_record(*, job_type: JobType, pk: int, token: str, now: datetime) -> None:
     """Inside the claim's transaction: this process's worker holds row ``pk`` under
     ``token`` (nothing outside a worker: a claim made in a web process or a test has no
     holder to lose)."""
@@ -54,12 +54,12 @@ def claim_record(job_type: JobType, *, pk: int, token: str, now: datetime) -> No
     )
 
 
-def claim_release(job_type: JobType, *, pk: int) -> None:
+def claim_release(*, job_type: JobType, pk: int) -> None:
     """The job left its running state normally: its claim is over."""
     _claims().filter(job_type=job_type.key, object_id=pk, lost_at__isnull=True).delete()
 
 
-def claim_lost(job_type: JobType, *, pk: int, now: datetime, reason: str) -> None:
+def claim_lost(*, job_type: JobType, pk: int, now: datetime, reason: str) -> None:
     """The job is taken from its holder: keep the claim as the record of why."""
     _claims().filter(job_type=job_type.key, object_id=pk, lost_at__isnull=True).update(
         lost_at=now, lost_reason=reason[:2000]
@@ -77,7 +77,7 @@ def holder_stopping(*, holder: str) -> bool:
     return live_claims(holder=holder).filter(stopping_at__isnull=False).exists()
 
 
-def claim_stopped(job_type: JobType, *, pk: int) -> bool:
+def claim_stopped(*, job_type: JobType, pk: int) -> bool:
     """Whether the worker holding row ``pk`` now was stopping (not crashing) when it held it
     (inside the transaction holding the job's lock, before :func:`claim_lost`)."""
     return (
@@ -113,6 +113,6 @@ def when_holder_lost(job_type: JobType) -> Callable[[Decide], Decide]:
     return register
 
 
-def lost_decision(job_type: JobType) -> Decide | None:
+def lost_decision(*, job_type: JobType) -> Decide | None:
     """The decision :func:`when_holder_lost` registered for ``job_type``, if any."""
     return _LOST.get(job_type.key)

@@ -137,7 +137,7 @@ def publish(
         _send(task_name, countdown, urgent, kwargs)
     except Exception as exc:  # whatever the transport raised: the row stays queued
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        publish_failed(reason, (task_name, countdown, urgent, kwargs))
+        publish_failed(reason=reason, unsent=(task_name, countdown, urgent, kwargs))
         (logger.debug if publish_failures().reported_at_exit else logger.warning)(
             "could not publish %s(%s) (%s); it stays queued and is published again once the "
             "broker answers",
@@ -158,8 +158,8 @@ def _send(task_name: str, countdown: float | None, urgent: bool, kwargs: dict[st
     # process waited out its timeout, a moment ago: jobs.redis_rest): a command that
     # queues many jobs fails at once, and an upload is not held by a broker away.
     call_resting(
-        app.conf.broker_url,
-        lambda: app.send_task(
+        address=app.conf.broker_url,
+        call=lambda: app.send_task(
             task_name,
             kwargs=kwargs,
             countdown=countdown,
@@ -179,10 +179,10 @@ def _send_unsent() -> None:
         try:
             _send(task_name, countdown, urgent, kwargs)
         except Exception:
-            keep_unsent(unsent[index:])
-            sent_again(index)
+            keep_unsent(unsent=unsent[index:])
+            sent_again(count=index)
             return
-    sent_again(len(unsent))
+    sent_again(count=len(unsent))
     logger.info("%d job(s) whose publish had failed published now", len(unsent))
 
 
@@ -194,7 +194,7 @@ def _priority(task_name: str, urgent: bool, normal: int) -> int:
 
 
 def publish_after_commit(
-    task_name: str, /, *, countdown: float | None = None, urgent: bool = False, **kwargs: Any
+    *, task_name: str, countdown: float | None = None, urgent: bool = False, **kwargs: Any
 ) -> None:
     """Publish ``task_name(**kwargs)`` once the current transaction commits (at once outside
     one); nothing is sent if it rolls back."""
@@ -207,7 +207,7 @@ def publish_job_after_commit(
     """Ring ``job_type``'s doorbell for row ``pk`` after commit (``urgent``: ahead of the
     queue)."""
     publish_after_commit(
-        job_type.task_name, countdown=countdown, urgent=urgent, **{job_type.pk_kwarg: pk}
+        task_name=job_type.task_name, countdown=countdown, urgent=urgent, **{job_type.pk_kwarg: pk}
     )
 
 
@@ -254,7 +254,7 @@ def job_claim(
             reason = REDELIVERED
             if _give_attempt_back_if_stopped(job_type, job):
                 reason = f"{REDELIVERED} ({STOPPED})"
-            claim_lost(job_type, pk=pk, now=now, reason=reason)
+            claim_lost(job_type=job_type, pk=pk, now=now, reason=reason)
             if on_redelivery is not None:
                 final = on_redelivery(job, now)
                 if final is not None:
@@ -307,12 +307,12 @@ def _take(
     for name, value in update.items():
         setattr(job, name, value)
     job.save(update_fields=list(update))
-    claim_record(job_type, pk=job.pk, token=token, now=now)
-    ring_after_commit(job_type.model, job.pk)
+    claim_record(job_type=job_type, pk=job.pk, token=token, now=now)
+    ring_after_commit(model=job_type.model, pk=job.pk)
     return True
 
 
-def job_held_by(job_type: JobType, *, token: str) -> int | None:
+def job_held_by(*, job_type: JobType, token: str) -> int | None:
     """The pk of the row ``running`` under ``token`` (a delivery's own claim), if any."""
     if not token:
         return None
@@ -324,8 +324,7 @@ def job_held_by(job_type: JobType, *, token: str) -> int | None:
 
 
 def job_claim_next(
-    job_type: JobType,
-    *,
+    *, job_type: JobType,
     token: str,
     eligible: Q | Callable[[], Q] | None = None,
     annotate: Mapping[str, Any] | None = None,
@@ -353,7 +352,7 @@ def job_claim_next(
     condition = eligible() if callable(eligible) else eligible
     for _ in range(max(tries, 1)):
         now = timezone.now()
-        candidates = due_rows(job_type, now=now)
+        candidates = due_rows(job_type=job_type, now=now)
         if condition is not None:
             candidates = candidates.filter(condition)
         # Fewer than two candidates (a doorbell on a quiet queue, a stale one): no order to
@@ -385,7 +384,7 @@ def job_claim_next(
 DUE_SLACK = timedelta(seconds=1)
 
 
-def due_rows(job_type: JobType, *, now: datetime) -> models.QuerySet:
+def due_rows(*, job_type: JobType, now: datetime) -> models.QuerySet:
     """The queued rows of ``job_type`` that may be claimed at ``now`` (no ``due_at``, or
     one within :data:`DUE_SLACK`)."""
     return job_type.filter(**{STATUS: job_type.queued}).filter(
@@ -398,7 +397,7 @@ def _due(job: Any, now: datetime) -> bool:
     return due is None or due <= now + DUE_SLACK
 
 
-def job_give_up(job_type: JobType, *, pk: int, reason: str, now: datetime) -> bool:
+def job_give_up(*, job_type: JobType, pk: int, reason: str, now: datetime) -> bool:
     """Fail the queued row ``pk`` with ``reason`` (in the type's ``error_field``, cut to
     its length) under its lock, if it is still queued; the lifecycle's own end for a job no
     worker starts (:mod:`jobs.republish`). False when it was claimed or ended meanwhile."""
@@ -423,12 +422,12 @@ def _save_final(job_type: JobType, job: Any, *, now: datetime, **fields: Any) ->
     for name, value in update.items():
         setattr(job, name, value)
     job.save(update_fields=list(update))
-    ring_after_commit(job_type.model, job.pk)
+    ring_after_commit(model=job_type.model, pk=job.pk)
 
 
 @contextmanager
 def job_locked(
-    job_type: JobType, *, pk: int, token: str, expected: str | None = None
+    *, job_type: JobType, pk: int, token: str, expected: str | None = None
 ) -> Iterator[Any | None]:
     """A transaction holding row ``pk``'s lock if it is still ``expected`` (default: running)
     under ``token``; yields the row, or ``None`` when this delivery lost it."""
@@ -462,12 +461,12 @@ def job_transition(
             pk=pk, **{STATUS: expected or job_type.running, CLAIM: token}
         ).update(**{STATUS: status, CHANGED: now}, **fields)
         if updated and (expected or job_type.running) == job_type.running != status:
-            claim_release(job_type, pk=pk)
+            claim_release(job_type=job_type, pk=pk)
         if updated:
             # First of the after-commit work: a client waiting for this status hears of it
             # at once, not after what ``then`` publishes (the board's render, the intervals,
             # the champion's check, the mail: a quarter of a second on a loaded host).
-            ring_after_commit(job_type.model, pk)
+            ring_after_commit(model=job_type.model, pk=pk)
         if updated and then is not None:
             then()
     if not updated:
@@ -487,13 +486,13 @@ def _give_attempt_back_if_stopped(job_type: JobType, job: Any) -> bool:
     the worker holding it was asked to stop (:func:`jobs.holders.claim_stopped`), the claim
     that stop cut short does not count (``job``'s attempts, in memory, one fewer; the
     caller saves them). True when so."""
-    if not claim_stopped(job_type, pk=job.pk):
+    if not claim_stopped(job_type=job_type, pk=job.pk):
         return False
     setattr(job, ATTEMPTS, max(getattr(job, ATTEMPTS) - 1, 0))
     return True
 
 
-def job_give_back(job_type: JobType, *, pk: int, token: str, **fields: Any) -> bool:
+def job_give_back(*, job_type: JobType, pk: int, token: str, **fields: Any) -> bool:
     """The worker holding row ``pk`` under ``token`` is stopping (the platform's own stop:
     :mod:`jobs.stopping`): the row goes back to ``queued`` with the attempt this claim used,
     its token cleared and ``fields`` saved, and is published again after commit, ahead of the
@@ -529,20 +528,20 @@ def retry_countdown(attempts: int, *, base: float = 2.0, cap: float = 60.0) -> f
     return float(min(base * 2 ** (max(attempts, 1) - 1), cap))
 
 
-def job_backoff(job_type: JobType, job: Any) -> float:
+def job_backoff(*, job_type: JobType, job: Any) -> float:
     """Seconds before ``job``'s next try, by its type's backoff and its attempts so far."""
     return (job_type.backoff or retry_countdown)(getattr(job, ATTEMPTS))
 
 
 def job_requeue(
-    job_type: JobType, *, job: Any, token: str, countdown: float | None = None, **fields: Any
+    *, job_type: JobType, job: Any, token: str, countdown: float | None = None, **fields: Any
 ) -> bool:
     """Give a running row back to ``queued`` (token cleared) and publish it after commit,
     ``countdown`` seconds later (default: the type's backoff); a ``scheduled`` type stores
     that time as the row's ``due_at``, so no message claims it earlier. False when this
     delivery no longer holds it."""
     pk = job.pk
-    countdown = job_backoff(job_type, job) if countdown is None else countdown
+    countdown = job_backoff(job_type=job_type, job=job) if countdown is None else countdown
     if job_type.scheduled:
         fields.setdefault(DUE, timezone.now() + timedelta(seconds=countdown))
     return job_transition(
@@ -568,6 +567,6 @@ def job_retry_or_fail(
     ``fields`` with it, e.g. what the try found), else ``fail()`` (the type's own failure,
     returning the status). Returns the status reached or ``"superseded"``."""
     if attempts_left(job_type, job) > 0:
-        requeued = job_requeue(job_type, job=job, token=token, **fields)
+        requeued = job_requeue(job_type=job_type, job=job, token=token, **fields)
         return job_type.queued if requeued else "superseded"
     return fail()

@@ -91,7 +91,7 @@ def current_holder() -> str:
     return _holder
 
 
-def name_this_worker(node: str) -> str:
+def name_this_worker(*, node: str) -> str:
     """Name this process (a worker's main process, before its pool forks) as a holder: the
     node name and a boot id drawn now (``scoring@host#3f2a9c1b0d4e``)."""
     global _holder
@@ -99,7 +99,7 @@ def name_this_worker(node: str) -> str:
     return _holder
 
 
-def node_of(holder: str) -> str:
+def node_of(*, holder: str) -> str:
     return holder.rpartition("#")[0]
 
 
@@ -110,18 +110,18 @@ def live_nodes(*, queue: str | None = None) -> set[str]:
     import redis  # here: a process that never asks imports no broker client
 
     try:
-        live = live_entries(broker_redis())
+        live = live_entries(client=broker_redis())
     except redis.RedisError:
         logger.warning("could not read the live workers", exc_info=True)
         return set()
     return {
-        node_of(holder)
+        node_of(holder=holder)
         for holder, entry in live.items()
         if queue is None or queue in entry.get("queues", [])
     }
 
 
-def live_entries(client: redis.Redis) -> dict[str, dict[str, Any]]:
+def live_entries(*, client: redis.Redis) -> dict[str, dict[str, Any]]:
     """The registry entries of the workers beating now, by holder (two Redis reads; Redis's
     errors are the caller's): each names its ``node`` and the ``queues`` it consumes."""
     entries = {k.decode(): v for k, v in client.hgetall(REGISTRY).items()}
@@ -190,7 +190,7 @@ class Liveness:
 
     @property
     def node(self) -> str:
-        return node_of(self.holder)
+        return node_of(holder=self.holder)
 
     def beat(self) -> bool:
         """Write this worker's key and entry; False (logged) when Redis did not answer."""
@@ -373,7 +373,7 @@ class Liveness:
         for holder in self.holders_of_claims():
             if holder == self.holder:
                 continue
-            if at_start and node_of(holder) == self.node:
+            if at_start and node_of(holder=holder) == self.node:
                 self.take_back(
                     holder, f"its worker {self.node} restarted ({holder} -> {self.holder})"
                 )

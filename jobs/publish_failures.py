@@ -55,7 +55,7 @@ def report_publish_failures_at_exit() -> None:
     _failures.reported_at_exit = True
 
 
-def publish_failed(reason: str, unsent: Unsent) -> None:
+def publish_failed(*, reason: str, unsent: Unsent) -> None:
     """Count a failed publish and keep it to send again (the broker's rest after it is
     :mod:`jobs.redis_rest`'s)."""
     _failures.count += 1
@@ -63,7 +63,7 @@ def publish_failed(reason: str, unsent: Unsent) -> None:
     _failures.unsent.append(unsent)
 
 
-def take_unsent(at_most: int = UNSENT_PER_PUBLISH) -> list[Unsent]:
+def take_unsent(*, at_most: int = UNSENT_PER_PUBLISH) -> list[Unsent]:
     """Up to ``at_most`` of the failed publishes kept, oldest first, taken out (each thread
     takes its own)."""
     taken: list[Unsent] = []
@@ -75,11 +75,11 @@ def take_unsent(at_most: int = UNSENT_PER_PUBLISH) -> list[Unsent]:
     return taken
 
 
-def sent_again(count: int) -> None:
+def sent_again(*, count: int) -> None:
     """``count`` publishes taken by :func:`take_unsent` were made: no longer failed."""
     _failures.count = max(_failures.count - count, 0)
 
 
-def keep_unsent(unsent: list[Unsent]) -> None:
+def keep_unsent(*, unsent: list[Unsent]) -> None:
     """Give back publishes taken by :func:`take_unsent` that could not be made either."""
     _failures.unsent.extendleft(reversed(unsent))

@@ -50,7 +50,7 @@ _rests: dict[str, _Rest] = {}
 _rests_lock = threading.Lock()
 
 
-def rest_for(address: str) -> _Rest:
+def rest_for(*, address: str) -> _Rest:
     """The rest of the Redis at ``address`` (a URL), one per address in this process."""
     with _rests_lock:
         return _rests.setdefault(address, _Rest())
@@ -63,7 +63,7 @@ def timeout_errors() -> tuple[type[BaseException], ...]:
     return (RedisTimeoutError, TimeoutError)
 
 
-def call_resting(address: str, call: Callable[[], T], *, rest_after_failure: float = 0.0) -> T:
+def call_resting(*, address: str, call: Callable[[], T], rest_after_failure: float = 0.0) -> T:
     """``call()``, a call to the Redis at ``address``; raise redis's ``ConnectionError`` at
     once while that Redis rests (a call waited out its timeout less than
     :data:`REST_SECONDS` ago), and start a rest when ``call`` waits out its own.
@@ -74,7 +74,7 @@ def call_resting(address: str, call: Callable[[], T], *, rest_after_failure: flo
     address on all of them."""
     from redis.exceptions import ConnectionError
 
-    rest = rest_for(address)
+    rest = rest_for(address=address)
     with rest.lock:
         now = time.monotonic()
         if now < rest.down_until:
@@ -140,7 +140,7 @@ def _resting(name: str) -> Callable[..., Any]:
 
     @functools.wraps(real)
     def call(self: _RestingClient, *args: Any, **kwargs: Any) -> Any:
-        return call_resting(self._address, lambda: real(self, *args, **kwargs))
+        return call_resting(address=self._address, call=lambda: real(self, *args, **kwargs))
 
     return call
 

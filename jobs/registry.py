@@ -102,6 +102,6 @@ def registered() -> list[JobType]:
     return [_TYPES[key] for key in sorted(_TYPES)]
 
 
-def job_type_named(key: str) -> JobType | None:
+def job_type_named(*, key: str) -> JobType | None:
     """The registered type whose task is ``key``, if any."""
     return _TYPES.get(key)

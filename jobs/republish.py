@@ -72,10 +72,10 @@ def jobs_republish(
     older = now - timedelta(seconds=float(settings.JOB_REPUBLISH_SECONDS) / 2)
     try:
         view = broker.broker_view(
-            broker_redis(),
+            client=broker_redis(),
             queues={TASK_QUEUES[t.task_name] for t in job_types if t.task_name in TASK_QUEUES},
             pk_kwargs={t.task_name: t.pk_kwarg for t in job_types},
-            steps=broker.priority_steps(celery_app().conf.broker_transport_options),
+            steps=broker.priority_steps(transport_options=celery_app().conf.broker_transport_options),
             # A message a worker took this long ago for a row still queued was never started:
             # its worker died with it prefetched (or is busy for long with another job). Sent
             # again: a duplicate does nothing (the claim), a lost one would wait for kombu's
@@ -92,7 +92,7 @@ def jobs_republish(
         missing = _missing(
             job_type, view.of(job_type.task_name), now=now, older=now if fresh else older
         )
-        counts = republished_counts(job_type, pks=missing)
+        counts = republished_counts(job_type=job_type, pks=missing)
         limit = republish_limit()
         sent: list[int] = []
         for pk in missing:
@@ -122,7 +122,7 @@ def _counts(job_type: JobType):
     return JobRepublished.objects.filter(job_type=job_type.key)
 
 
-def republished_counts(job_type: JobType, *, pks: list[int]) -> dict[int, int]:
+def republished_counts(*, job_type: JobType, pks: list[int]) -> dict[int, int]:
     """Row pk -> times published again since it last changed state (a count older than
     the row's last change is stale: not returned). One query for the counts, one for the
     rows' changes."""
@@ -143,7 +143,7 @@ def _count(job_type: JobType, *, pks: list[int], now: datetime) -> None:
     """One more publication again of each of ``pks`` (a stale count starts again)."""
     if not pks:
         return
-    fresh = republished_counts(job_type, pks=pks)
+    fresh = republished_counts(job_type=job_type, pks=pks)
     stale = [pk for pk in pks if pk not in fresh]
     _counts(job_type).filter(object_id__in=stale).delete()
     JobRepublished.objects.bulk_create(
@@ -173,7 +173,7 @@ def _give_up(job_type: JobType, *, pk: int, count: int, now: datetime) -> None:
         "was lost again each time). It was failed rather than left queued for ever; queue it "
         "again once the cause is fixed."
     )
-    if lifecycle.job_give_up(job_type, pk=pk, reason=reason, now=now):
+    if lifecycle.job_give_up(job_type=job_type, pk=pk, reason=reason, now=now):
         _counts(job_type).filter(object_id=pk).delete()
 
 
@@ -184,7 +184,7 @@ def _missing(
     # Queued, and due, for at least half the bound (a younger row's message may be on its
     # way: published after its commit, or held by a worker until its time).
     # (A row that never recorded its change is as old as can be.)
-    rows = lifecycle.due_rows(job_type, now=now).filter(
+    rows = lifecycle.due_rows(job_type=job_type, now=now).filter(
         Q(**{f"{CHANGED}__lte": older}) | Q(**{f"{CHANGED}__isnull": True}),
         Q(**{f"{DUE}__isnull": True}) | Q(**{f"{DUE}__lte": older}),
     )

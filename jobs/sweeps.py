@@ -81,7 +81,10 @@ def jobs_sweep(
             if getattr(job, STATUS) == job_type.running:
                 refunded = _give_attempt_back_if_stopped(job_type, job)
                 claim_lost(
-                    job_type, pk=pk, now=now, reason=f"{reason} ({STOPPED})" if refunded else reason
+                    job_type=job_type,
+                    pk=pk,
+                    now=now,
+                    reason=f"{reason} ({STOPPED})" if refunded else reason,
                 )
             outcome, fields = decide(job, now)
             if outcome == FAILED:
@@ -94,7 +97,7 @@ def jobs_sweep(
             for name, value in update.items():
                 setattr(job, name, value)
             job.save(update_fields=list(update))
-            ring_after_commit(job_type.model, pk)
+            ring_after_commit(model=job_type.model, pk=pk)
             publish_job_after_commit(job_type, pk=pk, urgent=True)  # it waited once already
             report.requeued.append(pk)
     if report.requeued or report.failed:
@@ -124,13 +127,13 @@ def jobs_sweep_lost(*, holder: str, reason: str, now: datetime | None = None) ->
     report = SweepReport()
     claims = live_claims(holder=holder)
     for key in sorted(set(claims.values_list("job_type", flat=True))):
-        job_type = job_type_named(key)
+        job_type = job_type_named(key=key)
         if job_type is None:
             logger.error("no job type %s is registered here; the sweeper will take its jobs", key)
             continue
         held = claims.filter(job_type=key, object_id=OuterRef("pk"), token=OuterRef(CLAIM))
         stale = Q(**{STATUS: job_type.running}) & Q(Exists(held))
-        decide = lost_decision(job_type) or _requeue_while_attempts_left(job_type)
+        decide = lost_decision(job_type=job_type) or _requeue_while_attempts_left(job_type)
         before = len(report.requeued) + len(report.failed)
         jobs_sweep(job_type, stale=stale, now=now, decide=decide, report=report, reason=reason)
         if len(report.requeued) + len(report.failed) > before:

@@ -99,7 +99,7 @@ def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
     claims always has a holder others can watch."""
     global _watch
     _guard_forks()
-    holder = liveness.name_this_worker(sender.hostname)
+    holder = liveness.name_this_worker(node=sender.hostname)
     beat, lost_after = liveness.beat_settings()
     _watch = liveness.Liveness(
         holder=holder,

@@ -27,7 +27,7 @@ def decision_mail(*, audit_event_id: int) -> int:
         if team is None:
             return 0
         what = f"Your team {team.name}"
-        url = site_url(f"/teams/{team.pk}/")
+        url = site_url(path=f"/teams/{team.pk}/")
     else:
         submission = Submission.objects.select_related("team", "task").filter(pk=event.object_id)
         sub = submission.first()
@@ -35,7 +35,7 @@ def decision_mail(*, audit_event_id: int) -> int:
             return 0
         team = sub.team
         what = f"Your team's submission #{sub.pk} on {sub.task.title}"
-        url = site_url(f"/submissions/{sub.pk}/")
+        url = site_url(path=f"/submissions/{sub.pk}/")
     if team.is_baseline:
         return 0
     reason = f"\n\nThe organizers' reason:\n{event.reason}" if event.reason else ""

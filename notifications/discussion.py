@@ -35,7 +35,7 @@ def discussion_posted(*, post_id: int, kind: str) -> None:
     if kind == "answer" and thread.answer_id != post.pk:
         return  # another post became the answer since
     who = author_name(user=post.author, organizer=post.by_organizers)
-    url = site_url(f"/threads/{thread.pk}/#post-{post.pk}")
+    url = site_url(path=f"/threads/{thread.pk}/#post-{post.pk}")
     where = f"{thread.challenge.title}" + (f", task {thread.task.title}" if thread.task_id else "")
     if kind == "answer":
         subject = f"Answered: {thread.title}"

@@ -68,7 +68,7 @@ def submission_finished(*, submission_pk: int) -> None:
     )
     if sub is None or sub.team.is_baseline:
         return
-    url = site_url(f"/submissions/{sub.pk}/")
+    url = site_url(path=f"/submissions/{sub.pk}/")
     if sub.status == SubmissionStatus.FAILED:
         topic = Topic.SUBMISSION_FAILED
         subject = f"Submission #{sub.pk} on {sub.task.title} failed"
@@ -114,7 +114,7 @@ def _ladder_scored_mail(submission_pk: int) -> None:
         return
     ladder = submission_ladder(submission=sub)
     metric, title = sub.task.primary_metric, sub.task.title
-    url = site_url(f"/submissions/{sub.pk}/")
+    url = site_url(path=f"/submissions/{sub.pk}/")
     if ladder["climbed"]:
         shown = number_text(ladder["shown_score"])
         subject = f"Submission #{sub.pk} on {title} climbed: shown {metric} {shown}"
@@ -149,7 +149,7 @@ def team_member_joined(*, membership_pk: int) -> None:
         user_ids=others,
         subject=f"{m.user.get_username()} joined {m.team.name}",
         body=f"{m.user.get_username()} joined your team {m.team.name}.\n\n"
-        + site_url(reverse("team-detail", args=[m.team_id])),
+        + site_url(path=reverse("team-detail", args=[m.team_id])),
     )
 
 
@@ -175,7 +175,7 @@ def team_invite(*, team: Team, inviter: AbstractBaseUser, who: str) -> AbstractB
             user_ids=[invitee.pk],
             subject=f"{inviter.get_username()} invites you to {team.name}",
             body=f"{inviter.get_username()} invites you to join the team {team.name} in "
-            f"{team.challenge.title}. Join here:\n\n{site_url(f'/join/{team.invite_code}/')}",
+            f"{team.challenge.title}. Join here:\n\n{site_url(path=f'/join/{team.invite_code}/')}",
         )
     return invitee
 
@@ -205,7 +205,7 @@ def board_refreshed(*, task_id: int) -> None:
             leader.save()
         task = top.task
         challenge = task.track.challenge
-        url = site_url(f"/tasks/{task.slug}/leaderboard/")
+        url = site_url(path=f"/tasks/{task.slug}/leaderboard/")
         webhook_event_emit(
             challenge=challenge,
             event="leader",
@@ -247,7 +247,7 @@ def task_data_changed(*, task_id: int, phase_id: int | None = None) -> bool:
             .values_list("note", flat=True)
             .first()
         ) or ""
-        url = site_url(f"/tasks/{task.slug}/")
+        url = site_url(path=f"/tasks/{task.slug}/")
         why = f"\n\nWhy: {note}" if note else ""
         which = "Every submission of the task is"
         if phase_id is not None:
@@ -287,7 +287,7 @@ def champion_changed(*, task_id: int, change_id: int) -> list[int]:
     if crowning_withheld(change=change, audience=gate_audience(task=task, user=None)):
         return []  # a team's entry crowned on a ladder board's public split: not announced
     item = history_item(change=change, user=None, private=challenge.private_visible())
-    url = site_url(f"/tasks/{task.slug}/#champion")
+    url = site_url(path=f"/tasks/{task.slug}/#champion")
     metric = task.primary_metric
     passed = "the gate could not tell; the challenge crowns those"
     if item["verdict"] != "cannot_tell":
@@ -328,7 +328,7 @@ def challenge_revealed(*, challenge: Challenge) -> bool:
     with transaction.atomic():
         if not _once(f"reveal:{challenge.pk}"):
             return False
-        url = site_url(f"/c/{challenge.slug}/")
+        url = site_url(path=f"/c/{challenge.slug}/")
         participants_told(
             challenge=challenge,
             topic=Topic.REVEAL,
@@ -343,7 +343,7 @@ def challenge_revealed(*, challenge: Challenge) -> bool:
     return True
 
 
-def challenge_finished(challenge_pk: int) -> None:
+def challenge_finished(*, challenge_pk: int) -> None:
     """The standings were frozen: mail participants the winners and send ``standings``.
 
     Frozen is not revealed: while the private split is sealed (what the public may read,
@@ -362,10 +362,10 @@ def challenge_finished(challenge_pk: int) -> None:
         names = ", ".join(f"#{e['rank']} {e['team']}" for e in top) or "no ranked team"
         if not doc.get("revealed", True):
             names = "named when the private leaderboard is revealed"
-        winners_url = site_url(f"/tracks/{track['track']}/winners/")
+        winners_url = site_url(path=f"/tracks/{track['track']}/winners/")
         lines.append(f"{track['title']}: {names} — {winners_url}")
         fields.append((track["title"], names))
-    url = site_url(f"/api/v1/challenges/{challenge.slug}/standings/")
+    url = site_url(path=f"/api/v1/challenges/{challenge.slug}/standings/")
     with transaction.atomic():
         if not _once(f"standings:{challenge.pk}"):
             return
@@ -410,7 +410,7 @@ def deadline_reminders(*, now: datetime | None = None) -> list[str]:
                 subject=f"{challenge.title} ends in {left}",
                 body=f"{challenge.title} closes on {challenge.end:%Y-%m-%d %H:%M} UTC. "
                 "Choose your final submissions before then.\n\n"
-                + site_url(f"/c/{challenge.slug}/"),
+                + site_url(path=f"/c/{challenge.slug}/"),
             )
             writeup_reminders(challenge=challenge, stamp=f"{stamp}:{send}")
         sent.append(f"{challenge.slug}:{send}")
@@ -439,7 +439,7 @@ def writeup_reminders(*, challenge: Challenge, stamp: str) -> list[int]:
             body=f"Your team {team.name} is in the top {n} of a track. The organizers ask the "
             f"top {n} teams to describe their method before the end "
             f"({challenge.end:%Y-%m-%d %H:%M} UTC):\n\n"
-            + site_url(f"/teams/{team.pk}/method/edit/"),
+            + site_url(path=f"/teams/{team.pk}/method/edit/"),
         )
         reminded.append(team.pk)
     return reminded

@@ -55,7 +55,7 @@ class WebhookAdminForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         try:
-            return webhook_validate_url(self.cleaned_data["url"])
+            return webhook_validate_url(url=self.cleaned_data["url"])
         except UnsafeUrl as exc:
             raise forms.ValidationError(str(exc)) from None
 

@@ -30,7 +30,7 @@ def on_audit_recorded(event: hooks.AuditRecorded) -> None:
 def on_challenge_finished(event: hooks.ChallengeFinished) -> None:
     from . import events
 
-    events.challenge_finished(event.challenge_id)
+    events.challenge_finished(challenge_pk=event.challenge_id)
 
 
 def on_board_refreshed(event: hooks.BoardRefreshed) -> None:

@@ -85,11 +85,13 @@ def mail_send(
     if not (pref.wants(topic) if pref else topic not in OPT_IN):
         return False
     link = site_url(
-        reverse("notifications:unsubscribe", args=[unsubscribe_token(user_id=user_id, topic=topic)])
+        path=reverse(
+            "notifications:unsubscribe", args=[unsubscribe_token(user_id=user_id, topic=topic)]
+        )
     )
     label = Topic(topic).label if topic in Topic.values else topic
     every = site_url(
-        reverse(
+        path=reverse(
             "notifications:unsubscribe", args=[unsubscribe_token(user_id=user_id, topic=ALL_TOPICS)]
         )
     )
@@ -97,7 +99,7 @@ def mail_send(
         f"\n\n--\nYou receive this because of your notification settings ({label}).\n"
         f"Unsubscribe from these mails with one click: {link}\n"
         f"Unsubscribe from every notification mail: {every}\n"
-        f"All your notification settings: {site_url(reverse('notifications:settings'))}\n"
+        f"All your notification settings: {site_url(path=reverse('notifications:settings'))}\n"
     )
     prefix = getattr(settings, "EMAIL_SUBJECT_PREFIX_NOTIFICATIONS", "[Challenge] ")
     message = EmailMessage(

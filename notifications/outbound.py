@@ -53,7 +53,7 @@ class Answer:
     address: str  # the IP address the request went to
 
 
-def resolve(host: str, port: int, *, block_non_public: bool) -> list[str]:
+def resolve(*, host: str, port: int, block_non_public: bool) -> list[str]:
     """The addresses of ``host`` in the resolver's order, each checked; resolved once."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -73,8 +73,7 @@ def resolve(host: str, port: int, *, block_non_public: bool) -> list[str]:
 
 
 def post(
-    url: str,
-    *,
+    *, url: str,
     body: bytes,
     headers: dict[str, str],
     timeout: float,
@@ -91,7 +90,7 @@ def post(
     except (KeyError, ValueError) as exc:
         raise Refused(f"unusable URL: {exc}") from None
     deadline = time.monotonic() + timeout
-    addresses = resolve(host, port, block_non_public=block_non_public)
+    addresses = resolve(host=host, port=port, block_non_public=block_non_public)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {**headers, "Host": parts.netloc, "Content-Length": str(len(body))}
     context = _tls_context(ca_bundle) if scheme == "https" else None

@@ -17,7 +17,7 @@ def phase_changed(*, phase_id: int, which: str) -> None:
     if phase is None:
         return
     challenge = phase.challenge
-    url = site_url(f"/challenges/{challenge.slug}/")
+    url = site_url(path=f"/challenges/{challenge.slug}/")
     following = (
         Phase.objects.filter(challenge=challenge, start__gte=phase.end).order_by("start").first()
     )

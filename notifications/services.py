@@ -145,7 +145,7 @@ def announcement_create(
             obj=announcement,
             after={"title": announcement.title, "body": announcement.body},
         )
-        url = site_url(reverse("challenge-detail", args=[challenge.slug])) + "#announcements"
+        url = site_url(path=reverse("challenge-detail", args=[challenge.slug])) + "#announcements"
         participants_told(
             challenge=challenge,
             topic=Topic.ANNOUNCEMENT,

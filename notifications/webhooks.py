@@ -126,7 +126,7 @@ def webhook_test_send(*, webhook: Webhook) -> int:
         return _delivery_create(webhook=webhook, event="test", event_key=event_key, body=body)
 
 
-def webhook_validate_url(url: str) -> str:
+def webhook_validate_url(*, url: str) -> str:
     """The console's check when a webhook is saved (raises UnsafeUrl with a message): the
     URL's shape, and, when non-public addresses are blocked, a literal address. A host name
     is checked at each try, where it is resolved."""
@@ -236,7 +236,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, bool, int]:
     address, error, permanent = "", "", False
     try:
         answer = outbound.post(
-            check_webhook_url(webhook.url),
+            url=check_webhook_url(webhook.url),
             body=body,
             headers=headers,
             timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS),

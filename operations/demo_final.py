@@ -52,7 +52,7 @@ def stages_held_back(*, kind: str) -> bool:
     return kind_get(kind).unit == "row"
 
 
-def held_back_ids(ids: list[str]) -> set[str]:
+def held_back_ids(*, ids: list[str]) -> set[str]:
     """The test ids held back (a fixed seeded share of them, at least one kept each side)."""
     count = min(max(round(len(ids) * HELD_BACK), 1), len(ids) - 1)
     rng = np.random.default_rng(HELD_BACK_SEED)
@@ -66,7 +66,7 @@ def bundle_split(*, bundle: Path, final_dir: Path, drop_from_bundle: bool) -> in
     shutil.copytree(bundle, final_dir)
     test = _part(bundle, "test")
     ids = _ids(test)
-    held = held_back_ids(ids)
+    held = held_back_ids(ids=ids)
     for part in ("test", "solution"):
         path = _part(bundle, part)
         _write_rows(path, final_dir / path.name, keep=held)

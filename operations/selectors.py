@@ -53,11 +53,11 @@ def queue_health() -> dict[str, Any]:
     import redis
 
     names = settings.TASK_QUEUE_NAMES
-    steps = priority_steps(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    steps = priority_steps(transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     try:
         client = broker_redis()
-        waiting = queue_depths(client, queues=names, steps=steps)
-        live = live_entries(client)
+        waiting = queue_depths(client=client, queues=names, steps=steps)
+        live = live_entries(client=client)
     except redis.RedisError as exc:
         logger.warning("the health panel could not read the broker: %s", exc)
         return {"queues": [], "warnings": [], "error": f"the broker did not answer ({exc})"}
@@ -65,7 +65,11 @@ def queue_health() -> dict[str, Any]:
     queues = []
     for name in names:
         consumers = sorted(
-            {node_of(holder) for holder, entry in live.items() if name in entry.get("queues", [])}
+            {
+                node_of(holder=holder)
+                for holder, entry in live.items()
+                if name in entry.get("queues", [])
+            }
         )
         process = started_by.get(name, "")
         warning = ""
@@ -75,9 +79,7 @@ def queue_health() -> dict[str, Any]:
                 if process
                 else ""
             )
-            warning = (
-                f"{waiting[name]} message(s) wait on {name} and no worker consumes it{start}"
-            )
+            warning = f"{waiting[name]} message(s) wait on {name} and no worker consumes it{start}"
         queues.append(
             {
                 "name": name,

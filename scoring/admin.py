@@ -98,7 +98,12 @@ class SubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def hide_submissions(
         self, request: HttpRequest, queryset: QuerySet[Submission]
     ) -> HttpResponse | None:
-        reason = action_reason(self, request, queryset, title="Hide or disqualify submissions")
+        reason = action_reason(
+            model_admin=self,
+            request=request,
+            queryset=queryset,
+            title="Hide or disqualify submissions",
+        )
         if isinstance(reason, HttpResponse):
             return reason
         for submission in queryset:

@@ -75,7 +75,9 @@ class UploadAdmissionMiddleware:
         if user is None or not user.is_authenticated:
             return None  # anonymous or token: the view answers (without reading the body)
         if match.view_name in OWNER_API_ROUTES:
-            return owner_upload_refusal(request, match.view_name, view_kwargs.get("slug"))
+            return owner_upload_refusal(
+                request=request, route=match.view_name, slug=view_kwargs.get("slug")
+            )
         task = (
             Task.objects.select_related("track__challenge")
             .filter(slug=view_kwargs.get("slug"))
@@ -95,7 +97,7 @@ class UploadAdmissionMiddleware:
             if match.view_name == API_ROUTE:
                 body = exc.as_json(request.build_absolute_uri(exc.rules_path))
                 return JsonResponse(body, status=403)
-            return rules_redirect(request, exc)
+            return rules_redirect(request=request, refusal=exc)
         setattr(request, ADMITTED, admission)  # the form's upload asks it once (issue 68)
         return None
 
@@ -104,7 +106,7 @@ class UploadAdmissionMiddleware:
         request: HttpRequest, route: str, task: Task, exc: SubmissionRefused
     ) -> HttpResponse:
         if route == API_ROUTE:
-            body, headers = refusal_parts(exc)
+            body, headers = refusal_parts(exc=exc)
             return JsonResponse(body, status=exc.http_status, headers=headers)
         if exc.code in BUDGET_CODES:  # the form again, with the refusal and its status
             return submit_page_refused(request, task=task, refusal=exc)
@@ -127,7 +129,7 @@ def _replayed(request: HttpRequest, task: Task) -> bool:
         return True
 
 
-def refusal_parts(exc: SubmissionRefused) -> tuple[dict[str, Any], dict[str, str]]:
+def refusal_parts(*, exc: SubmissionRefused) -> tuple[dict[str, Any], dict[str, str]]:
     """The upload API's refusal body ``{"detail", "code", "retry_after"}`` and its headers:
     the API's one refusal shape (:func:`challenges.api.errors.refusal_parts`), whose
     ``retry_after`` the upload's documented refusal (``SubmissionRefusal``) always holds,
@@ -136,7 +138,9 @@ def refusal_parts(exc: SubmissionRefused) -> tuple[dict[str, Any], dict[str, str
     return {**body, "retry_after": body.get("retry_after")}, headers
 
 
-def owner_upload_refusal(request: HttpRequest, route: str, slug: str | None) -> HttpResponse | None:
+def owner_upload_refusal(
+    *, request: HttpRequest, route: str, slug: str | None
+) -> HttpResponse | None:
     """A task owner's upload over the team's budget or the size cap (413, 429), answered as
     its API answers it, before the body is read; None: the view decides."""
     task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()

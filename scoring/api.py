@@ -148,7 +148,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
         }
     )
     def get_decision(self, submission) -> dict | None:
-        return decision_payload(submission)
+        return decision_payload(obj=submission)
 
     nfr = serializers.SerializerMethodField()
     withheld = serializers.SerializerMethodField()
@@ -262,7 +262,7 @@ class RefusalSerializer(serializers.Serializer):
 
 
 def refusal_response(exc: SubmissionRefused) -> Response:
-    body, headers = refusal_parts(exc)
+    body, headers = refusal_parts(exc=exc)
     return Response(body, status=exc.http_status, headers=headers)
 
 
@@ -410,7 +410,7 @@ class SubmissionDetailApi(APIView):
             return Response(self.OutputSerializer(submission, context={"request": request}).data)
 
         return job_status_answer(
-            request,
+            request=request,
             state=lambda: submission_status_state(submission_pk=pk),
             answer=answer,
             team_pk=seen.team_id,

@@ -20,8 +20,8 @@ class ScoringConfig(AppConfig):
         when_app_made(_load_lost_decisions)
 
         hooks.subscribe(hooks.TaskDataChanged, receivers.rescore_on_new_data)
-        team_storage_register("prediction files", team_uploaded_files)
-        team_storage_register("reference files", team_reference_files)
+        team_storage_register(label="prediction files", counter=team_uploaded_files)
+        team_storage_register(label="reference files", counter=team_reference_files)
 
         # A task that arrives gets its trivial baseline built by a worker (benchmarked on
         # arrival, with the AutoGluon baseline the algorithms app queues).
@@ -29,8 +29,8 @@ class ScoringConfig(AppConfig):
         hooks.subscribe(hooks.TaskDataChanged, receivers.build_trivial_on_new_data)
 
         # A deleted submission or reference (each one of a deleted task's) takes its files.
-        forget_on_delete("scoring.Submission")
-        forget_on_delete("scoring.Reference")
+        forget_on_delete(model="scoring.Submission")
+        forget_on_delete(model="scoring.Reference")
 
 
 def _load_lost_decisions(app: object) -> None:

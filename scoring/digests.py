@@ -52,11 +52,11 @@ def digest_key(
     parts = [
         DIGEST_VERSION,
         task.solution.name,
-        task_opis_options(task),
+        task_opis_options(task=task),
         predictions if predictions is not None else submission.predictions.name,
         None if reference is None else [reference.pk, reference.predictions.name],
     ]
-    kind_options = task_kind_options(task)
+    kind_options = task_kind_options(task=task)
     if kind_options:  # e.g. a tolerance decides which rows are right (kinds without: as before)
         parts.append(kind_options)
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()

@@ -31,7 +31,7 @@ class OwnerSection:
 _sections: dict[str, OwnerSection] = {}
 
 
-def owner_section_register(section: OwnerSection) -> OwnerSection:
+def owner_section_register(*, section: OwnerSection) -> OwnerSection:
     """Add ``section`` to the page (idempotent: the same key replaces itself)."""
     _sections[section.key] = section
     return section
@@ -42,5 +42,5 @@ def owner_sections() -> list[OwnerSection]:
     return list(_sections.values())
 
 
-def owner_section(key: str) -> OwnerSection | None:
+def owner_section(*, key: str) -> OwnerSection | None:
     return _sections.get(key)

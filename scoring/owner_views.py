@@ -71,7 +71,7 @@ def _managed_task(request: HttpRequest, slug: str) -> Task:
 def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
     task = _managed_task(request, slug)
     if request.method == "POST":
-        section = owner_section(request.POST.get("section", ""))
+        section = owner_section(key=request.POST.get("section", ""))
         if section is None:
             messages.error(request, "This page has no such form; nothing was changed.")
             return redirect("scoring:task-manage", slug=task.slug)
@@ -142,7 +142,7 @@ def task_data_replace(request: HttpRequest, slug: str) -> HttpResponse:
     if refusal is not None:
         raise PermissionDenied(refusal.message)
     return bundle_upload_guarded(
-        request,
+        request=request,
         refuse=lambda message: _render_replace(request, task, TaskReplaceForm(), [message]),
         view=lambda limit: _task_data_replace(request, task, limit),
         admit=lambda declared: task_version_upload_admission(
@@ -158,7 +158,7 @@ def _task_data_replace(
     if request.method != "POST":
         return _render_replace(request, task, TaskReplaceForm(), [])
     posted = task_replace_post(
-        request,
+        request=request,
         task=task,
         limit=limit,
         unexpected="The upload failed on an unexpected error (it is in the server log);"

@@ -52,7 +52,7 @@ def submission_status_state(*, submission_pk: int) -> JobState:
     return JobState(
         parts=tuple(row or ()),
         final=status is None or status not in PENDING,
-        keys=(row_key(Submission, submission_pk),),
+        keys=(row_key(model=Submission, pk=submission_pk),),
     )
 
 

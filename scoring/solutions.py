@@ -50,14 +50,14 @@ class SolutionCache:
         key = (
             task.pk,
             task.solution.name,
-            repr((task_opis_options(task), task_kind_options(task))),
+            repr((task_opis_options(task=task), task_kind_options(task=task))),
         )
         with self.lock:
             solution = self.items.get(key)
             if solution is not None:
                 self.items.move_to_end(key)
                 return solution
-        solution = task_solution_load(task)
+        solution = task_solution_load(task=task)
         with self.lock:
             self.items[key] = solution
             self.items.move_to_end(key)
@@ -74,7 +74,7 @@ def solution_for_task(task: Task) -> Solution:
     return solution_cache.get(task)
 
 
-def task_opis_options(task: Task) -> dict[str, Any]:
+def task_opis_options(*, task: Task) -> dict[str, Any]:
     """``{"group_column": str | None, "range": (lo, hi), "min_group_rows": int}`` from the
     task's ``opis`` settings (validated at import, ``datasets.core``)."""
     found = task.opis if isinstance(task.opis, dict) else {}
@@ -86,14 +86,14 @@ def task_opis_options(task: Task) -> dict[str, Any]:
     }
 
 
-def task_kind_options(task: Task) -> dict[str, Any]:
+def task_kind_options(*, task: Task) -> dict[str, Any]:
     """What scoring needs of the task's own settings (``TaskKind.solution_options`` of its
     ``task.json``: regression's tolerance...)."""
     meta = task.meta if isinstance(task.meta, dict) else {}
     return kind_get(task.kind).solution_options(meta)
 
 
-def task_solution_load(task: Task) -> Solution:
+def task_solution_load(*, task: Task) -> Solution:
     """The task's solution, with the OPIS range, minimum and groups (where the kind takes
     a group column) and the kind's options set."""
     with task.solution.open("rb") as handle:
@@ -101,9 +101,9 @@ def task_solution_load(task: Task) -> Solution:
             handle,
             kind=task.kind,
             classes=list(task.classes),
-            options=task_kind_options(task),
+            options=task_kind_options(task=task),
         )
-    options = task_opis_options(task)
+    options = task_opis_options(task=task)
     settings = OpisSettings(range=options["range"], min_group_rows=options["min_group_rows"])
     column = options["group_column"]
     if column and solution.task_kind.opis_group_column:

@@ -29,7 +29,10 @@ class FinalStandingsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[FinalStandings]
     ) -> HttpResponse | None:
         reason = action_reason(
-            self, request, queryset, title="Re-freeze the final standings from the current boards"
+            model_admin=self,
+            request=request,
+            queryset=queryset,
+            title="Re-freeze the final standings from the current boards",
         )
         if isinstance(reason, HttpResponse):
             return reason
@@ -77,9 +80,9 @@ def end_challenge_now(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Challenge]
 ) -> HttpResponse | None:
     reason = action_reason(
-        model_admin,
-        request,
-        queryset,
+        model_admin=model_admin,
+        request=request,
+        queryset=queryset,
         title="End the challenge now and freeze its final standings (teams' time is cut short)",
     )
     if isinstance(reason, HttpResponse):

@@ -11,9 +11,9 @@ class StandingsConfig(AppConfig):
     def ready(self) -> None:
         from challenges.upload_budget import team_storage_register
 
-        forget_on_delete("standings.MethodWriteup")  # a deleted write-up takes its PDF
+        forget_on_delete(model="standings.MethodWriteup")  # a deleted write-up takes its PDF
         # A team's write-up PDF counts against its storage quota with its other uploads.
-        team_storage_register("write-up PDFs", _team_writeup_pdfs)
+        team_storage_register(label="write-up PDFs", counter=_team_writeup_pdfs)
 
 
 def _team_writeup_pdfs(*, team_pk: int) -> tuple[int, int]:

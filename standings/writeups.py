@@ -43,7 +43,7 @@ def _pdf_fits(team: Team, pdf: UploadedFile) -> None:
     """413 when ``pdf`` would take ``team`` over its storage quota (the PDF it replaces is
     deleted with the save)."""
     current = MethodWriteup.objects.filter(team=team).first()
-    with refused_as(_budget_refused):
+    with refused_as(refusal=_budget_refused):
         upload_quota_check(
             team=team,
             adding_bytes=pdf.size or 0,
@@ -106,7 +106,7 @@ def writeup_save(
         raise StandingsError(
             "Only the team's members can write its method.", code="not_member", http_status=403
         )
-    with refused_as(_budget_refused):
+    with refused_as(refusal=_budget_refused):
         # A save counts once on the team's rate, its PDF with it; the text within its cap.
         text_save_take(team=team, texts=(title, body), what="The method write-up")
     title = title.strip()

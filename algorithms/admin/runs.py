@@ -77,7 +77,9 @@ class AlgorithmRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected runs")
     def cancel(self, request, queryset):
-        reason = action_reason(self, request, queryset, title="Cancel algorithm runs")
+        reason = action_reason(
+            model_admin=self, request=request, queryset=queryset, title="Cancel algorithm runs"
+        )
         if isinstance(reason, HttpResponse):
             return reason
         for run in queryset:

@@ -147,11 +147,11 @@ class Versions:
             self.Team.objects.filter(challenge_id=challenge_id).values_list("name_key", flat=True)
         )
         for name in (BASELINE_NAME, f"{BASELINE_NAME} (built-in)", f"{BASELINE_NAME} (migrated)"):
-            if team_name_key(name) not in taken:
+            if team_name_key(name=name) not in taken:
                 return self.Team.objects.create(
                     challenge_id=challenge_id,
                     name=name,
-                    name_key=team_name_key(name),
+                    name_key=team_name_key(name=name),
                     is_baseline=True,
                 )
         raise RuntimeError(f"challenge {challenge_id}: no free name for its baseline team")

@@ -11,7 +11,7 @@ from challenges.markdown import render_stored_markdown
 
 def render(apps, schema_editor):
     AlgorithmVersion = apps.get_model("algorithms", "AlgorithmVersion")
-    render_stored_markdown(AlgorithmVersion.objects.all(), [("description", "description_html")])
+    render_stored_markdown(rows=AlgorithmVersion.objects.all(), fields=[("description", "description_html")])
 
 
 class Migration(migrations.Migration):

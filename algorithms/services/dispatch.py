@@ -83,11 +83,11 @@ def run_claim_next(
     it had claimed before its worker died (a redelivery), else the best queued run of the
     ``served`` profiles (its task's group, :data:`~.profiles.RUN_GROUPS`; see the module)."""
     job_type = served[0].job_type  # one type for every profile of a task
-    held = lifecycle.job_held_by(job_type, token=delivery_id) if delivery_id else None
+    held = lifecycle.job_held_by(job_type=job_type, token=delivery_id) if delivery_id else None
     if held is not None:
         return _claim_redelivered(run_pk=held, token=token, delivery_id=delivery_id, worker=worker)
     run = lifecycle.job_claim_next(
-        job_type,
+        job_type=job_type,
         token=token,
         eligible=lambda: eligible_runs(served=served, worker=worker),
         annotate=share_annotations(now=timezone.now()),

@@ -172,13 +172,13 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
     submission: Submission | None = None
     committed: list[bool] = []
     try:
-        with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
+        with lifecycle.job_locked(job_type=job_type, pk=run.pk, token=ending.token) as locked:
             if locked is None:
                 return "superseded"
             # The run's waiters hear first once this commits: a submission scored in this
             # transaction publishes its board's render, its champion check, its mail and
             # its digests after commit, and the run's own ring (its transition's) comes last.
-            ring_after_commit(AlgorithmRun, run.pk)
+            ring_after_commit(model=AlgorithmRun, pk=run.pk)
             transaction.on_commit(lambda: committed.append(True))
             try:
                 submission = create()
@@ -375,7 +375,7 @@ def give_back(*, ending: Ending) -> str | None:
     cancel was asked meanwhile (the caller ends it as asked); ``"superseded"`` when this
     delivery no longer holds it."""
     run = ending.run
-    with lifecycle.job_locked(ending.job_type, pk=run.pk, token=ending.token) as locked:
+    with lifecycle.job_locked(job_type=ending.job_type, pk=run.pk, token=ending.token) as locked:
         if locked is None:
             return "superseded"
         if locked.cancel_requested:
@@ -383,7 +383,7 @@ def give_back(*, ending: Ending) -> str | None:
         started = locked.started_at
         ran = f" after {(timezone.now() - started).total_seconds():.0f} s" if started else ""
         lifecycle.job_give_back(
-            ending.job_type,
+            job_type=ending.job_type,
             pk=run.pk,
             token=ending.token,
             error="",

@@ -146,7 +146,7 @@ class RunProfile:
         """The job type of this profile's runs: the one of its Celery task (every profile a
         task serves shares its rows and its doorbells; ``algorithms.job_types.RUN_TYPES``,
         registered at start)."""
-        job_type = job_type_named(self.task_name)
+        job_type = job_type_named(key=self.task_name)
         if job_type is None:
             raise LookupError(f"no job type is registered for {self.task_name}")
         return job_type

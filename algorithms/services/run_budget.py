@@ -40,7 +40,7 @@ def challenge_run_budget(*, challenge: Challenge) -> RunBudget:
     """The challenge's budget; one that cannot be used is logged and read as none (the
     platform's settings), so a typo never stops a run from being queued."""
     try:
-        return run_budget_parse(challenge.run_budget)
+        return run_budget_parse(value=challenge.run_budget)
     except RunBudgetInvalid as exc:
         logger.warning("challenge %s: run budget ignored: %s", challenge.slug, exc)
         return RunBudget()

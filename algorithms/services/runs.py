@@ -279,7 +279,7 @@ def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = 
         before = {"status": current.status, "cancel_requested": current.cancel_requested}
         try:
             locked = job_cancel(
-                profile.job_type,
+                job_type=profile.job_type,
                 pk=run.pk,
                 cancelled=AlgorithmRunStatus.CANCELLED,
                 message_field="error",

@@ -177,7 +177,7 @@ def stress_solution(*, task: Task, stress: StressSet) -> Solution:
         stress.solution,
         kind=task.kind,
         classes=list(task.classes or ()),
-        options=task_kind_options(task),
+        options=task_kind_options(task=task),
     )
 
 

@@ -51,7 +51,7 @@ def algorithm_upload_admission(
         raise AlgorithmRefused(
             "too_large", f"The upload is over the limit of {limit:,} bytes.", 413
         )
-    with refused_as(AlgorithmRefused):
+    with refused_as(refusal=AlgorithmRefused):
         upload_rate_check(team=team)
         if declared_bytes is not None:
             upload_quota_check(
@@ -76,7 +76,7 @@ def algorithm_version_create(
     against the team's rate from here on (its body arrived).
     """
     team = algorithm_upload_admission(challenge=challenge, user=user)
-    with refused_as(AlgorithmRefused):
+    with refused_as(refusal=AlgorithmRefused):
         upload_rate_take(team=team)
     limits = archive_limits()
     if (file.size or 0) > limits.max_archive_bytes:
@@ -85,7 +85,7 @@ def algorithm_version_create(
             f"The archive is {file.size:,} bytes; the limit is {limits.max_archive_bytes:,}.",
             413,
         )
-    with refused_as(AlgorithmRefused):
+    with refused_as(refusal=AlgorithmRefused):
         upload_quota_check(team=team, adding_bytes=file.size or 0)
     file.seek(0)
     try:
@@ -115,7 +115,7 @@ def algorithm_version_create(
             # The team's uploads take turns here (the storage quota's last room goes once),
             # the team's lock first, as the submission upload takes it.
             Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").first()
-            with refused_as(AlgorithmRefused):
+            with refused_as(refusal=AlgorithmRefused):
                 upload_quota_check(team=team, adding_bytes=version.archive_size)
             # The algorithm and its version appear together (never an algorithm without
             # one); uploads to one algorithm take turns, so numbers never collide.

@@ -15,7 +15,7 @@ from challenges.accounts.services import account_password_set
 from challenges.models import TokenRevocation
 
 
-def email_domain_allowed(email: str, allowed: list[str]) -> bool:
+def email_domain_allowed(*, email: str, allowed: list[str]) -> bool:
     """Whether ``email``'s domain is one of ``allowed`` (an empty list allows every domain).
 
     The domain must match exactly, so ``example.com`` does not let in ``evil-example.com``
@@ -36,7 +36,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def clean_email(self, email: str) -> str:
         email = super().clean_email(email)
         allowed = settings.SIGNUP_ALLOWED_EMAIL_DOMAINS
-        if not email_domain_allowed(email, allowed):
+        if not email_domain_allowed(email=email, allowed=allowed):
             raise forms.ValidationError(
                 "Sign-up is open to addresses at " + ", ".join(f"@{d}" for d in allowed) + " only."
             )
@@ -74,7 +74,7 @@ class AccountAdapter(DefaultAccountAdapter):
             user_field(user, "first_name"),
             user_field(user, "last_name"),
         ]
-        user_username(user, usernames.safe_username(candidates))
+        user_username(user, usernames.safe_username(candidates=candidates))
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -87,7 +87,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         emails = [a.email for a in sociallogin.email_addresses] or [sociallogin.user.email]
         email = next((e for e in emails if e), "")
         allowed = settings.OIDC_ALLOWED_EMAIL_DOMAINS
-        if not email_domain_allowed(email, allowed):
+        if not email_domain_allowed(email=email, allowed=allowed):
             response = render(
                 request,
                 "account/refused.html",

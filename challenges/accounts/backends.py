@@ -6,7 +6,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AbstractBaseUser
 
 
-def email_unconfirmed(user: AbstractBaseUser) -> bool:
+def email_unconfirmed(*, user: AbstractBaseUser) -> bool:
     """True for a local sign-up whose e-mail address was never confirmed.
 
     A sign-up's address is allauth's *primary* ``EmailAddress`` row. Accounts made by
@@ -29,4 +29,4 @@ class VerifiedEmailBackend(ModelBackend):
     """
 
     def user_can_authenticate(self, user: AbstractBaseUser) -> bool:
-        return super().user_can_authenticate(user) and not email_unconfirmed(user)
+        return super().user_can_authenticate(user) and not email_unconfirmed(user=user)

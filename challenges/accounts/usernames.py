@@ -30,32 +30,32 @@ from challenges.team_names import (
 )
 
 
-def username_lookalike(username: str) -> str | None:
+def username_lookalike(*, username: str) -> str | None:
     """The existing username ``username`` reads as (not itself), or None."""
-    keys = name_keys(username)
+    keys = name_keys(name=username)
     for existing in get_user_model().objects.values_list("username", flat=True).iterator():
-        if existing != username and name_keys(existing) & keys:
+        if existing != username and name_keys(name=existing) & keys:
             return existing
     return None
 
 
-def username_problem(username: str) -> str | None:
+def username_problem(*, username: str) -> str | None:
     """Why ``username`` cannot be a new account's name (invisible characters, or an
     existing look-alike, named), or None."""
-    hidden = invisible_characters(username)
+    hidden = invisible_characters(name=username)
     if hidden:
         return "Usernames may not contain characters that show as nothing: " + ", ".join(hidden)
-    other = username_lookalike(username)
+    other = username_lookalike(username=username)
     if other is not None:
         return (
             f"“{username}” reads the same as the existing user “{other}” (usernames are "
             "compared as they look: ignoring case and look-alike letters such as a Cyrillic a "
             "or a capital I for l); choose another."
         )
-    controls = control_or_separator_characters(username)
+    controls = control_or_separator_characters(name=username)
     if controls:
         return "Usernames may not contain control characters or spaces: " + ", ".join(controls)
-    mixed = scripts_mixed(username)
+    mixed = scripts_mixed(name=username)
     if mixed:
         return (
             "Usernames may not mix " + " and ".join(mixed) + " letters (one script, or Latin "
@@ -70,12 +70,12 @@ def validate_username(value: str) -> None:
     on every save, and older look-alikes are listed by ``check_lookalike_names``)."""
     if get_user_model().objects.filter(username=value).exists():
         return  # unchanged (or an exact duplicate, which the unique constraint refuses)
-    problem = username_problem(value)
+    problem = username_problem(username=value)
     if problem is not None:
         raise ValidationError(problem, code="username_lookalike")
 
 
-def safe_username(candidates: list[str | None]) -> str:
+def safe_username(*, candidates: list[str | None]) -> str:
     """A free username nobody can confuse with another: the first acceptable candidate (as
     allauth cleans it), else ``user-<8 hex>``. Never raises."""
     from allauth.account.adapter import get_adapter
@@ -90,7 +90,7 @@ def safe_username(candidates: list[str | None]) -> str:
     try:
         derived = generate_unique_username([c for c in candidates if c] + ["user"])
         if not get_user_model().objects.filter(username=derived).exists() and not (
-            username_problem(derived)
+            username_problem(username=derived)
         ):
             return derived
     except (NotImplementedError, ValidationError):
@@ -98,7 +98,7 @@ def safe_username(candidates: list[str | None]) -> str:
     while True:
         fallback = f"user-{secrets.token_hex(4)}"
         if not get_user_model().objects.filter(username=fallback).exists() and not (
-            username_problem(fallback)
+            username_problem(username=fallback)
         ):
             return fallback
 

@@ -13,7 +13,7 @@ def fill_name_keys(apps, schema_editor):
     rows = Team.objects.order_by("challenge_id", "created_at", "pk").values_list(
         "pk", "challenge_id", "name"
     )
-    for pk, key in unique_name_keys(rows.iterator()).items():
+    for pk, key in unique_name_keys(teams=rows.iterator()).items():
         Team.objects.filter(pk=pk).update(name_key=key)
 
 

@@ -16,7 +16,7 @@ def rekey_teams(apps, schema_editor):
     rows = Team.objects.order_by("challenge_id", "created_at", "pk").values_list(
         "pk", "challenge_id", "name"
     )
-    keys = unique_name_keys(list(rows))
+    keys = unique_name_keys(teams=list(rows))
     # Two passes, so a new key never meets an old key still held by another row.
     for pk in keys:
         Team.objects.filter(pk=pk).update(name_key=f"~rekey~{pk}")

@@ -13,8 +13,8 @@ def render(apps, schema_editor):
     Challenge = apps.get_model("challenge_platform", "Challenge")
     Track = apps.get_model("challenge_platform", "Track")
     pairs = [("description", "description_html"), ("rules", "rules_html")]
-    render_stored_markdown(Challenge.objects.all(), pairs)
-    render_stored_markdown(Track.objects.all(), [("prize", "prize_html")])
+    render_stored_markdown(rows=Challenge.objects.all(), fields=pairs)
+    render_stored_markdown(rows=Track.objects.all(), fields=[("prize", "prize_html")])
 
 
 class Migration(migrations.Migration):

@@ -24,8 +24,8 @@ def rekey_teams(apps, schema_editor):
             "pk", "challenge_id", "name"
         )
     )
-    keys = unique_name_keys(rows, name_key)
-    glyph_keys = unique_name_keys(rows, name_glyph_key)
+    keys = unique_name_keys(teams=rows, key=name_key)
+    glyph_keys = unique_name_keys(teams=rows, key=name_glyph_key)
     # Two passes, so a new key never meets an old key still held by another row.
     for pk in keys:
         Team.objects.filter(pk=pk).update(name_key=f"~rekey~{pk}", name_glyph_key=f"~{pk}")

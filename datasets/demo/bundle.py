@@ -47,7 +47,7 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("DATA_DIR", "./var")) / "cache"
 
 
-def prepare_out_dir(out_dir: Path) -> Path:
+def prepare_out_dir(*, out_dir: Path) -> Path:
     """Create ``out_dir`` and remove any bundle files an earlier build left in it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +60,7 @@ def prepare_out_dir(out_dir: Path) -> Path:
 
 
 def stratified_split(
-    labels: Sequence[object] | pd.Series, *, seed: int, test_size: float = TEST_SIZE
+    *, labels: Sequence[object] | pd.Series, seed: int, test_size: float = TEST_SIZE
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shuffled positions of the train and test rows, stratified by ``labels``."""
     n_test = round(test_size * len(labels))
@@ -71,7 +71,7 @@ def stratified_split(
 
 
 def stratified_sample(
-    labels: Sequence[object] | pd.Series, *, size: int, seed: int
+    *, labels: Sequence[object] | pd.Series, size: int, seed: int
 ) -> np.ndarray:
     """Sorted positions of ``size`` rows drawn without replacement, stratified by ``labels``."""
     if size >= len(labels):
@@ -97,8 +97,7 @@ def _stratified_pick(
 
 
 def write_bundle(
-    out_dir: Path,
-    *,
+    *, out_dir: Path,
     spec: BundleSpec,
     train: pd.DataFrame,
     test: pd.DataFrame,

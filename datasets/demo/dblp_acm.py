@@ -14,17 +14,17 @@ SLUG = "dblp-acm"
 ATTRS = {"title": "text", "authors": "text", "venue": "categorical", "year": "numeric"}
 
 
-def build_dblp_acm(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def build_dblp_acm(*, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``dblp-acm`` matching bundle (Parquet) into ``out_dir``.
 
     Uses the 415 hand-labelled candidate pairs of the Magellan tutorial as given, with the
     attributes taken from the full DBLP and ACM tables.
     """
-    dblp = read_csv("DBLP.csv", cache_dir=cache_dir, dtype={"id": str})
-    acm = read_csv("ACM.csv", cache_dir=cache_dir, dtype={"id": str})
-    labels = read_csv("dblp_acm_demo_labels.csv", cache_dir=cache_dir,
+    dblp = read_csv(member="DBLP.csv", cache_dir=cache_dir, dtype={"id": str})
+    acm = read_csv(member="ACM.csv", cache_dir=cache_dir, dtype={"id": str})
+    labels = read_csv(member="dblp_acm_demo_labels.csv", cache_dir=cache_dir,
                       dtype={"ltable.id": str, "rtable.id": str})
-    out_dir = prepare_out_dir(out_dir)
+    out_dir = prepare_out_dir(out_dir=out_dir)
     left = dblp.set_index("id").sort_index()
     right = acm.set_index("id").sort_index()
     for table in (left, right):
@@ -33,8 +33,8 @@ def build_dblp_acm(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = Non
         {"left": labels["ltable.id"], "right": labels["rtable.id"],
          "label": labels["gold"].astype("int64")}
     ).sort_values(["left", "right"], ignore_index=True)
-    rows = pair_rows(left, right, pairs, list(ATTRS))
-    train, test = group_split(pairs, seed=seed)
+    rows = pair_rows(left=left, right=right, pairs=pairs, attrs=list(ATTRS))
+    train, test = group_split(pairs=pairs, seed=seed)
     spec = BundleSpec(
         slug=SLUG,
         title="DBLP vs ACM bibliography: same paper?",
@@ -45,7 +45,7 @@ def build_dblp_acm(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = Non
         citation=CITATION,
     )
     return write_bundle(
-        out_dir, spec=spec, train=rows.iloc[train], test=rows.iloc[test], fmt="parquet",
+        out_dir=out_dir, spec=spec, train=rows.iloc[train], test=rows.iloc[test], fmt="parquet",
         id_prefix="da",
     )
 
@@ -55,6 +55,7 @@ def _description(
 ) -> str:
     positives = int(rows["label"].sum())
     negatives = rows[rows["label"] == 0]
+    same_year = share_equal(rows=negatives, attr="year")
     return f"""
 **Source.** DBLP-ACM, the bibliographic entity-resolution benchmark of H. Köpcke, A. Thor,
 E. Rahm, *Evaluation of entity resolution approaches on real-world match problems*, PVLDB
@@ -69,7 +70,7 @@ year.
 
 **Label.** `1` when both entries are the same paper ({positives} pairs), `0` otherwise
 ({len(negatives)} pairs). Metric: F1 of the match class. The negatives are the candidates
-the tutorial's labeller rejected, not picked to be hard: {share_equal(negatives, "year"):.0%}
+the tutorial's labeller rejected, not picked to be hard: {same_year:.0%}
 share the year.
 
 **Split.** {n_train} train and {n_test} test pairs, 70/30 by DBLP entry: all candidates of

@@ -18,7 +18,7 @@ COLUMNS = {"image": "image", "ink": "numeric"}
 
 
 def build_digits_images(
-    out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None
+    *, out_dir: Path, seed: int = 0, cache_dir: Path | None = None
 ) -> Path:
     """Write the ``digits-images`` classification bundle (CSV + PNGs); ``cache_dir`` is unused."""
     try:
@@ -26,11 +26,11 @@ def build_digits_images(
         from sklearn.datasets import load_digits
     except ImportError as exc:
         raise DemoSourceUnavailable(f"digits-images needs scikit-learn and Pillow: {exc}") from exc
-    out_dir = prepare_out_dir(out_dir)
+    out_dir = prepare_out_dir(out_dir=out_dir)
     digits = load_digits()
     images = np.asarray(digits.images, dtype="float64")
     labels = pd.Series(digits.target).astype(str)
-    train, test = stratified_split(labels, seed=seed)
+    train, test = stratified_split(labels=labels, seed=seed)
     order = np.concatenate([train, test])
     width = max(5, len(str(len(order))))
     folder = out_dir / "images" / IMAGE_FOLDER
@@ -58,7 +58,7 @@ def build_digits_images(
         split_seed=seed,
     )
     return write_bundle(
-        out_dir, spec=spec, train=frame.iloc[: len(train)], test=frame.iloc[len(train) :],
+        out_dir=out_dir, spec=spec, train=frame.iloc[: len(train)], test=frame.iloc[len(train) :],
         fmt="csv", id_prefix="dg",
     )
 

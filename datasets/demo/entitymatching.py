@@ -34,7 +34,7 @@ CITATION = (
 )
 
 
-def sdist_path(cache_dir: Path | None = None) -> Path:
+def sdist_path(*, cache_dir: Path | None = None) -> Path:
     """The verified sdist in ``cache_dir`` (default ``$DATA_DIR/cache``), downloaded if absent.
 
     Raises ``DemoSourceUnavailable`` when it can neither be found nor downloaded intact.
@@ -59,9 +59,9 @@ def sdist_path(cache_dir: Path | None = None) -> Path:
     return path
 
 
-def read_csv(member: str, *, cache_dir: Path | None = None, **options: object) -> pd.DataFrame:
+def read_csv(*, member: str, cache_dir: Path | None = None, **options: object) -> pd.DataFrame:
     """Read ``py_entitymatching/datasets/<member>`` from the sdist as a DataFrame."""
-    path = sdist_path(cache_dir)
+    path = sdist_path(cache_dir=cache_dir)
     try:
         with tarfile.open(path, "r:gz") as archive:
             handle = archive.extractfile(DATA_PREFIX + member)

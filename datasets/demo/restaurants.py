@@ -41,16 +41,16 @@ ADDR_STOPWORDS = frozenset({
 })
 
 
-def build_fodors_zagats(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def build_fodors_zagats(*, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``fodors-zagats`` matching bundle (CSV) into ``out_dir``.
 
     Reads the py-entitymatching sdist from ``cache_dir``, downloading it when absent;
     raises ``DemoSourceUnavailable`` when it cannot be had.
     """
-    fodors = read_csv(FOLDER + "fodors.csv", cache_dir=cache_dir, dtype=str)
-    zagats = read_csv(FOLDER + "zagats.csv", cache_dir=cache_dir, dtype=str)
-    gold = read_csv(FOLDER + "matches_fodors_zagats.csv", cache_dir=cache_dir, dtype=str)
-    out_dir = prepare_out_dir(out_dir)
+    fodors = read_csv(member=FOLDER + "fodors.csv", cache_dir=cache_dir, dtype=str)
+    zagats = read_csv(member=FOLDER + "zagats.csv", cache_dir=cache_dir, dtype=str)
+    gold = read_csv(member=FOLDER + "matches_fodors_zagats.csv", cache_dir=cache_dir, dtype=str)
+    out_dir = prepare_out_dir(out_dir=out_dir)
     left = fodors.set_index("id").sort_index()
     right = zagats.set_index("id").sort_index()
     positives = pd.DataFrame(
@@ -59,35 +59,35 @@ def build_fodors_zagats(out_dir: Path, *, seed: int = 0, cache_dir: Path | None 
 
     pools = {
         "same phone area code": candidate_pool(
-            _shared_keys(_area_codes(left), _area_codes(right)), positives
+            pairs=_shared_keys(_area_codes(left), _area_codes(right)), positives=positives
         ),
         "names share a word": candidate_pool(
-            _shared_keys(_words(left["name"], NAME_STOPWORDS),
-                         _words(right["name"], NAME_STOPWORDS)), positives
+            pairs=_shared_keys(_words(left["name"], NAME_STOPWORDS),
+                         _words(right["name"], NAME_STOPWORDS)), positives=positives
         ),
         "addresses share a street word": candidate_pool(
-            _shared_keys(_words(left["addr"], ADDR_STOPWORDS),
-                         _words(right["addr"], ADDR_STOPWORDS)), positives
+            pairs=_shared_keys(_words(left["addr"], ADDR_STOPWORDS),
+                         _words(right["addr"], ADDR_STOPWORDS)), positives=positives
         ),
     }
     union = pd.concat(pools.values()).drop_duplicates(ignore_index=True)
-    similarity = pair_similarity(left, right, union, SIMILARITY_ATTRS)
+    similarity = pair_similarity(left=left, right=right, pairs=union, attrs=SIMILARITY_ATTRS)
     weights = pd.Series(similarity**SIMILARITY_POWER, index=pd.MultiIndex.from_frame(union))
 
     rng = np.random.default_rng(seed)
     hard = sample_hard_negatives(
-        pools, weights, total=HARD_PER_POSITIVE * len(positives), rng=rng
+        pools=pools, weights=weights, total=HARD_PER_POSITIVE * len(positives), rng=rng
     )
     random = sample_random_negatives(
-        left.index, right.index, pd.concat([positives, hard]),
+        left_keys=left.index, right_keys=right.index, exclude=pd.concat([positives, hard]),
         total=RANDOM_PER_POSITIVE * len(positives), rng=rng,
     )
     pairs = pd.concat(
         [positives.assign(source="true match"), hard.assign(label=0), random.assign(label=0)],
         ignore_index=True,
     )
-    rows = pair_rows(left, right, pairs, list(ATTRS))
-    train, test = group_split(pairs, seed=seed)
+    rows = pair_rows(left=left, right=right, pairs=pairs, attrs=list(ATTRS))
+    train, test = group_split(pairs=pairs, seed=seed)
     spec = BundleSpec(
         slug=SLUG,
         title="Fodor's vs Zagat's restaurants: same restaurant?",
@@ -98,7 +98,7 @@ def build_fodors_zagats(out_dir: Path, *, seed: int = 0, cache_dir: Path | None 
         citation=CITATION,
     )
     return write_bundle(
-        out_dir, spec=spec, train=rows.iloc[train], test=rows.iloc[test], fmt="csv",
+        out_dir=out_dir, spec=spec, train=rows.iloc[train], test=rows.iloc[test], fmt="csv",
         id_prefix="fz",
     )
 
@@ -145,6 +145,7 @@ def _description(rows: pd.DataFrame, pairs: pd.DataFrame, n_train: int, n_test: 
     shared_name = np.mean([bool(names[k] & other[k]) for k in hard.index]) if len(hard) else 0
     area = hard["left_phone"].str[:3] == hard["right_phone"].str[:3]
     n_pos = int((pairs["label"] == 1).sum())
+    same_city = share_equal(rows=hard, attr="city")
     return f"""
 **Source.** The Fodor's and Zagat's restaurant guides (533 and 331 listings in New York,
 Los Angeles, San Francisco, Atlanta and Las Vegas) with 112 known matches, a classic entity
@@ -166,7 +167,7 @@ otherwise. Metric: F1 of the match class.
 passes (same phone area code, names sharing a distinctive word, addresses sharing a street
 word) and skewed toward similar names and addresses, plus {RANDOM_PER_POSITIVE} random pair
 per positive. Negatives per source: {sources}. Among the hard negatives
-{float(area.mean()):.0%} share the phone area code, {share_equal(hard, "city"):.0%} the city
+{float(area.mean()):.0%} share the phone area code, {same_city:.0%} the city
 string and {float(shared_name):.0%} a name word.
 
 **Split.** {n_train} train and {n_test} test pairs, 70/30 by Fodor's listing: all candidates

@@ -29,10 +29,10 @@ COLUMNS = {
 }
 
 
-def build_tweet_source(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def build_tweet_source(*, out_dir: Path, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``tweet-source`` classification bundle (Parquet); ``cache_dir`` is unused."""
-    raw = load_rdataset("dslabs", "trump_tweets")
-    out_dir = prepare_out_dir(out_dir)
+    raw = load_rdataset(package="dslabs", item="trump_tweets")
+    out_dir = prepare_out_dir(out_dir=out_dir)
     counts = raw["source"].value_counts()
     top = sorted(counts.index[:TOP_SOURCES])
     created = pd.to_datetime(raw["created_at"], utc=True, errors="coerce")
@@ -47,9 +47,9 @@ def build_tweet_source(out_dir: Path, *, seed: int = 0, cache_dir: Path | None =
             "label": raw["source"].where(raw["source"].isin(top), OTHER).astype(str),
         }
     )
-    sample = frame.iloc[stratified_sample(frame["label"], size=MAX_ROWS, seed=seed)]
+    sample = frame.iloc[stratified_sample(labels=frame["label"], size=MAX_ROWS, seed=seed)]
     sample = sample.reset_index(drop=True)
-    train, test = stratified_split(sample["label"], seed=seed)
+    train, test = stratified_split(labels=sample["label"], seed=seed)
     spec = BundleSpec(
         slug=SLUG,
         title="Trump tweets: which app posted it?",
@@ -59,7 +59,7 @@ def build_tweet_source(out_dir: Path, *, seed: int = 0, cache_dir: Path | None =
         split_seed=seed,
     )
     return write_bundle(
-        out_dir, spec=spec, train=sample.iloc[train], test=sample.iloc[test], fmt="parquet",
+        out_dir=out_dir, spec=spec, train=sample.iloc[train], test=sample.iloc[test], fmt="parquet",
         id_prefix="ts",
     )
 

@@ -11,7 +11,7 @@ from challenges.markdown import render_stored_markdown
 
 def render(apps, schema_editor):
     Task = apps.get_model("datasets", "Task")
-    render_stored_markdown(Task.objects.all(), [("description", "description_html")])
+    render_stored_markdown(rows=Task.objects.all(), fields=[("description", "description_html")])
 
 
 class Migration(migrations.Migration):

@@ -11,7 +11,7 @@ from challenges.markdown import render_stored_markdown
 
 def render(apps, schema_editor):
     Announcement = apps.get_model("notifications", "Announcement")
-    render_stored_markdown(Announcement.objects.all(), [("body", "body_html")])
+    render_stored_markdown(rows=Announcement.objects.all(), fields=[("body", "body_html")])
 
 
 class Migration(migrations.Migration):

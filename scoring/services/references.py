@@ -137,7 +137,7 @@ def _owner_may_upload(*, task: Task, user: User) -> None:
 
 def _check_upload_limit(*, task: Task) -> None:
     limit = settings.REFERENCE_UPLOADS_PER_DAY
-    with refused_as(_budget_refused):
+    with refused_as(refusal=_budget_refused):
         upload_daily_check(
             used=reference_uploads_today(task=task),
             limit=limit,
@@ -159,7 +159,7 @@ def reference_upload_admission(
         return None
     _owner_may_upload(task=task, user=user)
     team = task_owner_upload_team(task=task, user=user)
-    with refused_as(_budget_refused):
+    with refused_as(refusal=_budget_refused):
         upload_admission(team=team, declared_bytes=declared_bytes)
     return team
 
@@ -227,7 +227,7 @@ def reference_upload(
     organizer = _organizer(user)
     team = reference_upload_admission(task=task, user=user)
     if team is not None:
-        with refused_as(_budget_refused):
+        with refused_as(refusal=_budget_refused):
             upload_rate_take(team=team)  # its body arrived: it counts, valid or not
     if not organizer and make_primary:
         _primary_change_allowed(task=task, user=user, what="This upload was not stored")
@@ -245,7 +245,7 @@ def reference_upload(
     if len(data) > limit:
         raise ReferenceRefused(f"The reference file is larger than the {byte_size(limit)} limit.")
     if team is not None:
-        with refused_as(_budget_refused):
+        with refused_as(refusal=_budget_refused):
             upload_quota_check(team=team, adding_bytes=len(data))
     reference = Reference(
         task=task,
@@ -272,7 +272,7 @@ def reference_upload(
                 _check_upload_limit(task=task)
             if team is not None:
                 team_upload_lock(team=team)
-                with refused_as(_budget_refused):
+                with refused_as(refusal=_budget_refused):
                     upload_quota_check(team=team, adding_bytes=len(data))
             before = _primary_name(task)
             if make_primary:

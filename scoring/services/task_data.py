@@ -57,7 +57,8 @@ def task_references_refresh(*, task: Task) -> None:
         except Exception:
             logger.exception("rebuilding the trivial baseline of task %s failed", task.slug)
     for reference in Reference.objects.filter(task=task, source=ReferenceSource.UPLOAD):
-        names = field_files(reference, "predictions")  # its name now (a save renames it)
+        # its name now (a save renames it)
+        names = field_files(row=reference, columns=["predictions"])
         try:
             with transaction.atomic():
                 _reference_rescore(reference, task=task)
@@ -65,7 +66,7 @@ def task_references_refresh(*, task: Task) -> None:
             logger.exception("re-reading reference %s of task %s failed", reference.pk, task.slug)
             continue
         stale_files += names
-    delete_on_commit(stale_files)
+    delete_on_commit(files=stale_files)
 
 
 def _reference_rescore(reference: Reference, *, task: Task) -> None:

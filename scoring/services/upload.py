@@ -119,7 +119,7 @@ def submission_admission_check(
     daily_limit = _daily_limit_now(task=task, phase=phase, arrived_in=arrived_in)
     _check_daily_limit(team=team, task=task, user=user, phase=phase, limit=daily_limit)
     storage = None
-    with refused_as(SubmissionRefused):
+    with refused_as(refusal=SubmissionRefused):
         upload_rate_check(team=team)
         if declared_bytes is not None:
             storage = upload_quota_check(
@@ -228,12 +228,12 @@ def submission_create(
         phase = submission_phase(challenge=task.track.challenge, arrived_in=arrived_in)
         daily_limit = _daily_limit_now(task=task, phase=phase, arrived_in=arrived_in)
     team = admission.team
-    with refused_as(SubmissionRefused):
+    with refused_as(refusal=SubmissionRefused):
         upload_rate_take(team=team)
     file_format = _sniff(file)
     if scored is None:  # an upload is refused before its body is stored; a run's file is
         # on the worker's disk already, and the check under the team's lock below decides
-        with refused_as(SubmissionRefused):
+        with refused_as(refusal=SubmissionRefused):
             upload_quota_check(team=team, adding_bytes=file.size or 0, use=admission.storage)
 
     submission = Submission(
@@ -273,7 +273,7 @@ def submission_create(
             if locked[1]:  # hidden while the file was uploading (asked at admission too)
                 raise _hidden(team)
             _check_daily_limit(team=team, task=task, user=user, phase=phase, limit=daily_limit)
-            with refused_as(SubmissionRefused):  # under the team's lock: the last room once
+            with refused_as(refusal=SubmissionRefused):  # under the team's lock: the last room once
                 upload_quota_check(team=team, adding_bytes=submission.file_size)
             _queue(submission, scored=scored)
     except IntegrityError:

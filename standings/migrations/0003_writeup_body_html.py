@@ -11,7 +11,7 @@ from challenges.markdown import render_stored_markdown
 
 def render(apps, schema_editor):
     MethodWriteup = apps.get_model("standings", "MethodWriteup")
-    render_stored_markdown(MethodWriteup.objects.all(), [("body", "body_html")])
+    render_stored_markdown(rows=MethodWriteup.objects.all(), fields=[("body", "body_html")])
 
 
 class Migration(migrations.Migration):

@@ -74,7 +74,9 @@ def test_a_combining_mark_makes_no_new_username(mark) -> None:
     of team names and usernames, ``team_names.name_key``) refuses the composed letter too."""
     UserFactory(username="alice")
     for attempt in (f"ali{mark}ce", unicodedata.normalize("NFC", f"ali{mark}ce")):
-        assert "reads the same as the existing user “alice”" in (username_problem(attempt) or "")
+        assert "reads the same as the existing user “alice”" in (
+            username_problem(username=attempt) or ""
+        )
     assert name_key(f"Ali{mark}ceTeam") == name_key("AliceTeam")
 
 
@@ -114,12 +116,12 @@ def test_a_provider_name_that_is_a_look_alike_becomes_a_free_safe_one() -> None:
         user = User(username=given, email="someone@example.org")
         adapter.populate_username(None, user)
         assert user.username != given
-        assert username_problem(user.username) is None
+        assert username_problem(username=user.username) is None
         assert name_key(user.username) != name_key("alice")
     # Nothing usable at all: still a name, never a failed sign-in.
     user = User(username="\u0430lice", email="\u0430lice@example.org")
     adapter.populate_username(None, user)
-    assert user.username and username_problem(user.username) is None
+    assert user.username and username_problem(username=user.username) is None
 
 
 def test_first_oidc_sign_in_with_a_taken_name_gets_a_free_one(oidc) -> None:  # noqa: F811

@@ -529,7 +529,7 @@ def traced(*args):  # each piece's answer kept: True when every page of it was p
 
 idpages.proof = traced
 output_check._keep_solution(sys.argv[1:])  # as the fork server does before a check
-output_check.main(sys.argv[1:])
+output_check.main(argv=sys.argv[1:])
 print(json.dumps({"proven": [bool(answers) and all(answers) for answers in proofs]}))
 """
 

@@ -77,7 +77,10 @@ def test_a_doorbell_type_gets_one_message_per_claimable_run_no_message_waits_for
     )
     taken = take_without_ack("algorithms")  # another worker took one, running nothing yet
     view = broker_view.broker_view(
-        broker_redis(), queues=["algorithms"], pk_kwargs={TEAM.task_name: "run_pk"}, steps=[0, 3]
+        client=broker_redis(),
+        queues=["algorithms"],
+        pk_kwargs={TEAM.task_name: "run_pk"},
+        steps=[0, 3],
     )
     waiting = view.of(TEAM.task_name)
     assert (waiting.queued, set(waiting.unacked)) == (1, {held, taken})
@@ -117,7 +120,7 @@ def test_a_message_a_dead_worker_took_and_never_started_is_sent_again(
     assert jobs_republish(job_types=[TEAM.job_type]) == {}  # just taken: it may start yet
     taken_ago(broker, taken, 600)
     view = broker_view.broker_view(
-        broker_redis(),
+        client=broker_redis(),
         queues=["algorithms"],
         pk_kwargs={TEAM.task_name: "run_pk"},
         steps=[0, 3],
@@ -236,9 +239,7 @@ def test_a_publication_after_a_broker_restart_is_not_counted_towards_the_limit(
     (run,) = old_runs(world, 1)
     for _ in range(3):  # three restarts, each emptying the queue
         assert pop_message(broker, "algorithms") is not None
-        assert jobs_republish(job_types=[TEAM.job_type], fresh=True) == {
-            TEAM.task_name: [run.pk]
-        }
+        assert jobs_republish(job_types=[TEAM.job_type], fresh=True) == {TEAM.task_name: [run.pk]}
     assert not JobRepublished.objects.exists()
     run.refresh_from_db()
     assert run.status == AlgorithmRunStatus.QUEUED
@@ -269,9 +270,7 @@ def test_the_count_starts_again_once_the_job_started(world, broker, settings):
     assert run.status == AlgorithmRunStatus.QUEUED
 
 
-def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(
-    world, broker, settings
-):
+def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(world, broker, settings):
     """Two finished runs took 10 s and 30 s (90th percentile: 28 s); one started 5 s ago and
     runs, two wait (queued 40 s and 20 s ago). Their bounds count from when they were queued
     and add the time the queue has been full since (the running one's 5 s on one worker;

@@ -42,7 +42,7 @@ def test_the_baseline_s_stress_run_on_a_demo_task_keeps_the_task_s_columns_and_s
     slug, tmp_path: Path, broker, transactional_db
 ):
     builder, appended = DEMO_TASKS[slug]
-    bundle = builder(tmp_path / "bundle" / slug, seed=0, cache_dir=DEMO_CACHE)
+    bundle = builder(out_dir=tmp_path / "bundle" / slug, seed=0, cache_dir=DEMO_CACHE)
     task = task_import(source=bundle, challenge_slug="demo", track_slug="matching")
     # The default plan: every family that applies, noise_columns among them.
     assert "noise_columns" in {p.family for p in task_stress_plan(task=task)}

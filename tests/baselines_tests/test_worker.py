@@ -193,7 +193,7 @@ def test_regression_baseline_on_the_demo_task_is_an_unranked_reference_below_the
     baseline_broker, worker_factory, challenge, tmp_path
 ):
     """The demo's movie-ratings (7,000 train rows), a decile sample of 1,500 of them."""
-    folder = build_movie_ratings(tmp_path / "movie-ratings")
+    folder = build_movie_ratings(out_dir=tmp_path / "movie-ratings")
     task = task_import(source=folder, challenge_slug=challenge.slug, track_slug="regression")
     celery_worker = worker_factory(env={"BASELINE_MAX_TRAIN_ROWS": "1500"})
     celery_worker.wait_ready()

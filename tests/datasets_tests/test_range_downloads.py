@@ -125,7 +125,7 @@ def test_a_local_file_goes_to_the_server_as_a_file_positioned_at_the_range(task,
     field = task.train_csv
     request = RequestFactory().get("/x", HTTP_RANGE="bytes=10-99")
     response = ranged_file_response(
-        request, storage=field.storage, name=field.name, filename="train.csv"
+        request=request, storage=field.storage, name=field.name, filename="train.csv"
     )
     span = response.file_to_stream
     assert os.lseek(span.fileno(), 0, os.SEEK_CUR) == 10
@@ -165,7 +165,9 @@ PAYLOAD = bytes(range(256)) * 4000  # ~1 MB, several blocks
 def _s3_get(storage, name: str, **headers) -> tuple[HttpResponse, bytes]:
     request = RequestFactory().get("/x", **{f"HTTP_{k.upper().replace('-', '_')}": v
                                             for k, v in headers.items()})  # fmt: skip
-    response = ranged_file_response(request, storage=storage, name=name, filename="t.parquet")
+    response = ranged_file_response(
+        request=request, storage=storage, name=name, filename="t.parquet"
+    )
     body = b"".join(response.streaming_content) if response.streaming else response.content
     response.close()
     return response, body
@@ -193,7 +195,7 @@ def test_s3_objects_are_streamed_with_ranged_gets_never_downloaded_whole(s3, mon
     assert (past.status_code, past["Content-Range"], data) == (416, f"bytes */{len(PAYLOAD)}", b"")
 
     head = ranged_file_response(
-        RequestFactory().head("/x"), storage=s3, name=name, filename="t.parquet"
+        request=RequestFactory().head("/x"), storage=s3, name=name, filename="t.parquet"
     )
     assert (head.status_code, head["Content-Length"], head["ETag"]) == (
         200, str(len(PAYLOAD)), whole["ETag"],

@@ -292,7 +292,7 @@ def test_new_task_data_is_announced_once_per_version_with_the_reason(
     from datasets.models import TaskVersion
     from notifications.hooks import on_task_data_changed
 
-    assert on_task_data_changed in hooks.receivers(hooks.TaskDataChanged)  # in ready()
+    assert on_task_data_changed in hooks.receivers(event=hooks.TaskDataChanged)  # in ready()
     task = world["task"]
     task.data_version = 2
     task.save(update_fields=["data_version"])

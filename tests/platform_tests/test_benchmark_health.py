@@ -66,7 +66,7 @@ def drain() -> None:
         if not queued:
             return
         for job in queued:
-            job_type = registry.job_type_named(job.job_type)
+            job_type = registry.job_type_named(key=job.job_type)
             celery_app().tasks[job_type.task_name].apply(kwargs={job_type.pk_kwarg: job.pk})
     raise AssertionError(f"jobs still queued: {jobs_unsettled()}")
 

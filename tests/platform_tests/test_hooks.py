@@ -52,7 +52,7 @@ def subscribed():
 
     yield add
     for event, receiver in added:
-        hooks.unsubscribe(event, receiver)
+        hooks.unsubscribe(event=event, receiver=receiver)
 
 
 @pytest.mark.django_db
@@ -157,7 +157,7 @@ def test_subscribing_twice_calls_a_receiver_once(subscribed):
     seen = []
     subscribed(hooks.BoardRefreshed, seen.append)
     hooks.subscribe(hooks.BoardRefreshed, seen.append)
-    assert hooks.receivers(hooks.BoardRefreshed).count(seen.append) == 1
+    assert hooks.receivers(event=hooks.BoardRefreshed).count(seen.append) == 1
 
 
 def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
@@ -166,14 +166,15 @@ def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
     from notifications import hooks as notification_hooks
     from scoring import receivers as scoring_receivers
 
-    assert receivers.refresh_task_board in hooks.receivers(hooks.TaskResultsChanged)
-    assert receivers.refresh_challenge_boards in hooks.receivers(hooks.ChallengeTeamsChanged)
-    assert receivers.bump_challenge_boards in hooks.receivers(hooks.ChallengeRevealChanged)
-    assert scoring_receivers.rescore_on_new_data in hooks.receivers(hooks.TaskDataChanged)
-    assert algorithm_receivers.rerun_benchmark_on_arrival in hooks.receivers(hooks.TaskAdded)
-    assert algorithm_receivers.rerun_benchmark_on_new_data in hooks.receivers(hooks.TaskDataChanged)
+    assert receivers.refresh_task_board in hooks.receivers(event=hooks.TaskResultsChanged)
+    assert receivers.refresh_challenge_boards in hooks.receivers(event=hooks.ChallengeTeamsChanged)
+    assert receivers.bump_challenge_boards in hooks.receivers(event=hooks.ChallengeRevealChanged)
+    assert scoring_receivers.rescore_on_new_data in hooks.receivers(event=hooks.TaskDataChanged)
+    assert algorithm_receivers.rerun_benchmark_on_arrival in hooks.receivers(event=hooks.TaskAdded)
+    new_data = hooks.receivers(event=hooks.TaskDataChanged)
+    assert algorithm_receivers.rerun_benchmark_on_new_data in new_data
     for event, receiver in notification_hooks.RECEIVERS:
-        assert receiver in hooks.receivers(event)
+        assert receiver in hooks.receivers(event=event)
     assert not post_save.has_listeners(TeamMembership)
     assert not post_save.has_listeners(AuditEvent)
 

@@ -2,6 +2,14 @@
 
 - Every public function of a services or selectors module takes keyword-only arguments:
   a call reads as what it passes (``submission_create(task=..., user=..., file=...)``).
+- So does every public module-level function of a domain module
+  (docs/decisions/0078-keyword-only-everywhere-in-the-domain.md): a module of the apps
+  algorithms, challenges, datasets, discussion, jobs, leaderboard, notifications, operations,
+  scoring, site_pages and standings, but not their pure cores (``core/``, ``core.py``), the
+  sandbox and the archives run as programs, migrations, or the thin layers whose signatures
+  the framework gives (views, API views, admin, URLs, app configs, models, forms,
+  serializers, tasks, task names, receivers, commands, template tags). A function a library
+  calls positionally is named, with its reason, in ``POSITIONAL_BY_CONTRACT``.
 - No product function is above cyclomatic complexity 25 (radon's measure).
 - The code explains itself from the repository: it cites no document outside it (the design
   notes it was first written from), and every document it cites exists, down to the
@@ -107,6 +115,139 @@ def test_public_services_and_selectors_take_keyword_only_arguments() -> None:
 def test_the_keyword_only_check_finds_what_it_looks_for() -> None:
     source = "def a(x, *, y): ...\ndef b(*, y): ...\ndef _c(x): ...\ndef d(x, /): ...\n"
     assert positional_parameters(source) == ["a(x)", "d(x)"]
+
+
+# --- Keyword-only: every public function of the domain ------------------------------------------
+# The domain packages are the Django apps that hold the platform's own work. Left out, as roots:
+# challenge_platform (settings, WSGI, the Celery app), runtime (the processes), client (the CLI
+# client, a distribution of its own), common and kinds (pure helpers and the task kinds' metric
+# functions, positional by the math: ``f1(y_true, y_pred)``).
+DOMAIN_PACKAGES = (
+    "algorithms", "challenges", "datasets", "discussion", "jobs", "leaderboard", "notifications",
+    "operations", "scoring", "site_pages", "standings",
+)  # fmt: skip
+# Inside them, left out: the pure cores (``core/`` packages and ``core.py`` modules, numpy-style
+# signatures, no Django), the sandbox and the archives run as programs (not imported), and the
+# thin layers whose signatures the framework gives (a view's ``request``, a filter's value, a
+# command's ``handle``): a package or module of one of these names, or a module ending in
+# ``_views`` or ``_api``.
+NOT_DOMAIN_PARTS = frozenset({"core", "sandbox", "builtin", "demo_algorithms", "migrations"})
+THIN_LAYERS = frozenset({
+    "management", "templatetags", "views", "api", "admin", "urls", "apps", "models", "forms",
+    "serializers", "tasks", "task_names", "receivers",
+})  # fmt: skip
+
+# Where a library (or the platform's own callback contract) calls a function positionally: the
+# one list of exceptions, each with its reason.
+RECEIVER = "a hook receiver: challenges.hooks.emit calls receiver(event)"
+NOTIFICATION_RECEIVERS = (
+    "on_team_member_joined", "on_audit_recorded", "on_challenge_finished", "on_board_refreshed",
+    "on_submission_finished", "on_task_data_changed", "on_champion_changed",
+    "on_challenge_phases_changed", "on_discussion_posted",
+)  # fmt: skip
+POSITIONAL_BY_CONTRACT = {
+    "algorithms/owner_page.py:baseline_part": "an OwnerSection's context: called context(task)",
+    "algorithms/owner_page.py:baseline_queue_post": "an OwnerSection's post(request, task)",
+    "challenges/accounts/usernames.py:validate_username": "a Django validator: validator(value)",
+    "challenges/run_budget.py:run_budget_validate": "a Django field validator: validator(value)",
+    "challenges/stored_files.py:every_file_field": "forget_on_delete's files(row) callback",
+    "challenges/team_names.py:name_key": "a key function: unique_name_keys calls key(name)",
+    "challenges/team_names.py:name_glyph_key": "a key function: unique_name_keys calls key(name)",
+    "jobs/celery.py:route_task": "a Celery router: route(name, args, kwargs, options, task)",
+    "jobs/lifecycle.py:retry_countdown": "JobType.backoff's default: backoff(attempts)",
+    "jobs/worker.py:sweep_lost": "Liveness's sweep(holder, reason) callback",
+    "jobs/worker.py:republish_all": "Liveness's broker_reset(reason), run as a thread's target",
+    **{f"notifications/hooks.py:{name}": RECEIVER for name in NOTIFICATION_RECEIVERS},
+}
+
+# Removed when the leaderboard wing's split merges: leaderboard/ is being restructured, and
+# makes its own functions keyword-only there; the functions below are still called
+# positionally from it. On merge, delete this constant and make those keyword-only too.
+PENDING_LEADERBOARD = frozenset({
+    "leaderboard/",
+    "algorithms/failures.py:run_failure", "challenges/hooks.py:subscribe",
+    "challenges/hooks.py:emit", "challenges/markdown.py:stored_html",
+    "challenges/middleware.py:policy_for_view", "challenges/split_access.py:page_split",
+    "jobs/celery.py:when_app_made", "jobs/celery.py:declare_task",
+    "jobs/holders.py:when_holder_lost", "jobs/lifecycle.py:publish",
+    "jobs/lifecycle.py:publish_job_after_commit", "jobs/lifecycle.py:job_claim",
+    "jobs/lifecycle.py:job_transition", "jobs/lifecycle.py:attempts_left",
+    "jobs/lifecycle.py:job_retry_or_fail", "jobs/sweeps.py:jobs_sweep",
+    "scoring/admission.py:declared_length", "scoring/solutions.py:solution_for_task",
+})  # fmt: skip
+
+
+def is_domain_module(relative: str) -> bool:
+    """Whether ``relative`` (a repository path) is a module of the domain (above)."""
+    parts = relative.removesuffix(".py").split("/")
+    folders, stem = parts[:-1], parts[-1]
+    return (
+        relative.endswith(".py")
+        and parts[0] in DOMAIN_PACKAGES
+        and not (NOT_DOMAIN_PARTS | THIN_LAYERS) & set(folders)
+        and stem not in NOT_DOMAIN_PARTS | THIN_LAYERS
+        and not stem.endswith(("_views", "_api"))
+    )
+
+
+def domain_offenders(modules: dict[str, str]) -> list[str]:
+    """``path: name(params)`` of each public function of the domain ``modules`` (path -> source)
+    with a positional parameter, but those of :data:`POSITIONAL_BY_CONTRACT` (and, until the
+    leaderboard wing merges, of :data:`PENDING_LEADERBOARD`)."""
+    pending = PENDING_LEADERBOARD if "PENDING_LEADERBOARD" in globals() else frozenset()
+    found = []
+    for path, source in modules.items():
+        if not is_domain_module(path) or any(path.startswith(p) for p in pending if p[-1] == "/"):
+            continue
+        for signature in positional_parameters(source):
+            key = f"{path}:{signature.split('(', 1)[0]}"
+            if key not in POSITIONAL_BY_CONTRACT and key not in pending:
+                found.append(f"{path}: {signature}")
+    return found
+
+
+def domain_sources() -> dict[str, str]:
+    return {
+        str(path.relative_to(REPO)): path.read_text(encoding="utf-8")
+        for path in product_files()
+        if is_domain_module(str(path.relative_to(REPO)))
+    }
+
+
+def test_every_public_domain_function_takes_keyword_only_arguments() -> None:
+    """Every public module-level function of a domain module (the definition above) takes
+    keyword-only arguments, but the listed ones a library calls positionally."""
+    sources = domain_sources()
+    assert len(sources) > 150, "few domain modules found: the definition is wrong"
+    offenders = domain_offenders(sources)
+    assert not offenders, "positional parameters (make them keyword-only):\n" + "\n".join(
+        offenders
+    )
+
+
+def test_every_exception_to_keyword_only_is_still_needed() -> None:
+    """The allow-list names only functions that exist, in the domain, and are positional."""
+    sources = domain_sources()
+    for key in POSITIONAL_BY_CONTRACT:
+        path, name = key.split(":")
+        assert path in sources, f"{key}: not a domain module"
+        assert any(s.startswith(f"{name}(") for s in positional_parameters(sources[path])), key
+
+
+def test_the_domain_check_finds_a_planted_positional_function() -> None:
+    planted = "def team_rename(team, *, name): ...\ndef team_disband(*, team): ...\n"
+    assert domain_offenders({"challenges/planted.py": planted}) == [
+        "challenges/planted.py: team_rename(team)"
+    ]
+    assert domain_offenders({"datasets/core/planted.py": planted}) == []  # a pure core
+    assert domain_offenders({"scoring/views.py": planted}) == []  # a thin layer
+    assert domain_offenders({"kinds/planted.py": planted}) == []  # not a domain package
+    excused = "def validate_username(value): ...\n"
+    assert domain_offenders({"challenges/accounts/usernames.py": excused}) == []
+    assert is_domain_module("jobs/lifecycle.py") and is_domain_module("datasets/demo/pairs.py")
+    assert not is_domain_module("scoring/owner_views.py")
+    assert not is_domain_module("algorithms/admin/runs.py")
+    assert not is_domain_module("operations/demo_algorithms/majority/main.py")
 
 
 def test_no_product_function_is_above_complexity_25() -> None:

@@ -79,9 +79,9 @@ def test_tasks_sent_without_publish_go_at_the_normal_priority_too(broker):
 @pytest.mark.django_db
 def test_publishing_after_commit_keeps_the_urgency(broker, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.publish_after_commit("scoring.tasks.score_submission", submission_pk=1)
+        lifecycle.publish_after_commit(task_name="scoring.tasks.score_submission", submission_pk=1)
         lifecycle.publish_after_commit(
-            "scoring.tasks.score_submission", urgent=True, submission_pk=2
+            task_name="scoring.tasks.score_submission", urgent=True, submission_pk=2
         )
     taken = [task_of(message)[1:] for message in queued_messages(broker, "scoring")]
     assert taken == [({"submission_pk": 2}, 0), ({"submission_pk": 1}, NORMAL)]

@@ -36,7 +36,7 @@ def test_a_second_job_type_for_a_registered_task_is_refused_and_the_same_one_is_
     other = replace(SCORING, label="another definition of the same task's jobs")
     with pytest.raises(ValueError, match=r"another job type is registered for scoring\.tasks"):
         registry.register(other)
-    assert registry.job_type_named(SCORING.key) is SCORING
+    assert registry.job_type_named(key=SCORING.key) is SCORING
 
 
 @pytest.mark.django_db

@@ -142,7 +142,7 @@ def test_after_the_rest_one_call_tries_redis_while_the_others_still_fail_at_once
 def test_a_redis_that_answers_ends_the_rest(redis_server, monkeypatch):
     monkeypatch.setattr(redis_rest, "REST_SECONDS", 0.0)
     cache = cache_at(redis_server.url)
-    rest = rest_for(redis_server.url)
+    rest = rest_for(address=redis_server.url)
     rest.was_down, rest.down_until = True, 0.0  # as after a cut link, the rest over
     cache.set("key", "value")
     assert (rest.was_down, rest.down_until) == (False, 0.0)
@@ -158,7 +158,7 @@ def test_the_platform_s_cache_goes_through_the_rest():
 def broker_resting() -> Iterator[None]:
     """The broker's address rests in this process (as after a call that waited out its
     timeout), for the block."""
-    rest = rest_for(celery_app().conf.broker_url)
+    rest = rest_for(address=celery_app().conf.broker_url)
     rest.was_down, rest.down_until = True, time.monotonic() + 60
     try:
         yield
@@ -188,7 +188,7 @@ def test_a_failed_publish_rests_the_broker_so_a_command_s_next_publishes_fail_at
     app = celery_app()
     before_url, url = app.conf.broker_url, "redis://127.0.0.1:1/0"
     point_celery_at(app, url)
-    rest = rest_for(url)
+    rest = rest_for(address=url)
     before = publish_failures().count
     try:
         assert publish(SCORE_SUBMISSION, submission_pk=1) is False
@@ -232,9 +232,9 @@ def test_a_successful_publish_sends_a_bounded_number_of_the_kept_ones_oldest_fir
         kept.append((SCORE_SUBMISSION, None, False, {"submission_pk": pk}))
     first = take_unsent()
     assert [u[3]["submission_pk"] for u in first] == list(range(UNSENT_PER_PUBLISH))
-    keep_unsent(first[-2:])  # the last two could not be sent after all: first in line again
-    assert [u[3]["submission_pk"] for u in take_unsent(3)] == [98, 99, 100]
-    assert len(take_unsent(1000)) == 250 - UNSENT_PER_PUBLISH - 1
+    keep_unsent(unsent=first[-2:])  # the last two could not be sent after all: first in line again
+    assert [u[3]["submission_pk"] for u in take_unsent(at_most=3)] == [98, 99, 100]
+    assert len(take_unsent(at_most=1000)) == 250 - UNSENT_PER_PUBLISH - 1
 
 
 def test_the_board_cache_counts_the_platform_s_cache_as_redis():

@@ -176,7 +176,7 @@ def test_different_names_stay_different(existing, attempt):
     challenge = ChallengeFactory()
     team_create(challenge=challenge, user=UserFactory(), name=existing)
     team_create(challenge=challenge, user=UserFactory(), name=attempt)
-    assert team_name_imitates(attempt) is None
+    assert team_name_imitates(name=attempt) is None
 
 
 @pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d\ufeff", "   ", "\ufe0f"])
@@ -201,7 +201,7 @@ def test_renaming_keeps_the_key_in_step():
     team.name = "Herons"
     team.save(update_fields=["name"])
     team.refresh_from_db()
-    assert team.name_key == team_name_key("HERONS") == "herons"
+    assert team.name_key == team_name_key(name="HERONS") == "herons"
 
 
 def test_the_api_answers_409_with_the_existing_name_and_400_for_imitations():
@@ -235,8 +235,9 @@ def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
     """Rows from before the key: the oldest keeps the plain key, later look-alikes get
     ``#pk``, so the new constraint can be added (the migration calls this function)."""
     rows = [(1, 7, "Owls"), (2, 7, "OWLS"), (3, 7, "Herons"), (4, 8, "owls"), (5, 7, "O\u200bwls")]
-    assert unique_name_keys(rows) == {1: "owls", 2: "owls#2", 3: "herons", 4: "owls", 5: "owls#5"}
-    glyph = unique_name_keys([(1, 7, "AliceTeam"), (2, 7, "AIiceTeam")], name_glyph_key)
+    keys = unique_name_keys(teams=rows)
+    assert keys == {1: "owls", 2: "owls#2", 3: "herons", 4: "owls", 5: "owls#5"}
+    glyph = unique_name_keys(teams=[(1, 7, "AliceTeam"), (2, 7, "AIiceTeam")], key=name_glyph_key)
     assert glyph == {1: "alicetearn", 2: "alicetearn#2"}
     for name in (
         "0005_team_name_key",
@@ -250,8 +251,8 @@ def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
 
 def test_key_function_table():
     # The skeleton of "m" is "rn"; spaces are left out.
-    assert team_name_key("  Team\u200b  Ａlpha\ufe0f ") == "tearnalpha"
-    assert team_name_key("T\u0435am Alpha") == team_name_key("TeamAlpha") == "tearnalpha"
+    assert team_name_key(name="  Team\u200b  Ａlpha\ufe0f ") == "tearnalpha"
+    assert team_name_key(name="T\u0435am Alpha") == team_name_key(name="TeamAlpha") == "tearnalpha"
 
 
 @pytest.mark.parametrize(
@@ -338,8 +339,8 @@ def test_the_skeleton_migration_rekeys_teams_without_renaming():
 
     rows = dict(Team.objects.filter(challenge=challenge).values_list("pk", "name_key"))
     assert rows == {
-        first.pk: team_name_key("AliceTeam"),
-        spaced.pk: f"{team_name_key('AliceTeam')}#{spaced.pk}",
+        first.pk: team_name_key(name="AliceTeam"),
+        spaced.pk: f"{team_name_key(name='AliceTeam')}#{spaced.pk}",
         other.pk: "herons",
     }
     assert set(Team.objects.filter(challenge=challenge).values_list("name", flat=True)) == {
@@ -353,7 +354,7 @@ def test_look_alike_groups_join_names_sharing_either_key():
     from challenges.team_names import lookalike_groups
 
     rows = [(1, "AliceTeam"), (2, "ALICETEAM"), (3, "Bob"), (4, "AIiceTeam"), (5, "Zed\u2800")]
-    assert lookalike_groups(rows) == [
+    assert lookalike_groups(names=rows) == [
         [(1, "AliceTeam"), (2, "ALICETEAM"), (4, "AIiceTeam")],  # each shares a key with AliceTeam
         [(5, "Zed\u2800")],  # alone, but with a character that shows as nothing
     ]

@@ -85,7 +85,9 @@ def miswired(path: Path, rel: str) -> list[Miswired]:
             name = keywords.get("name")
             if name is None or _is_literal(name):
                 found.append(Miswired(rel, node.lineno, "a task not named by its constant"))
-        elif callee in PUBLISHERS and node.args and _is_literal(node.args[0]):
+        elif callee in PUBLISHERS and (
+            (node.args and _is_literal(node.args[0])) or _is_literal(keywords.get("task_name"))
+        ):
             found.append(Miswired(rel, node.lineno, f"{callee}() of a task named by a literal"))
         elif callee in {"JobType", "RunProfile"} and _is_literal(keywords.get("task_name")):
             found.append(Miswired(rel, node.lineno, f"{callee} of a task named by a literal"))
@@ -148,6 +150,10 @@ def test_no_lazy_reexport_module_is_left() -> None:
             "a task not named by its constant",
         ),
         ('lifecycle.publish(f"a.tasks.{x}", pk=1)\n', "publish() of a task named by a literal"),
+        (
+            'lifecycle.publish_after_commit(task_name=f"a.tasks.{x}", pk=1)\n',
+            "publish_after_commit() of a task named by a literal",
+        ),
         ('app.send_task("x", kwargs={})\n', "send_task() of a task named by a literal"),
         ('JobType(model=M, task_name="t")\n', "JobType of a task named by a literal"),
         ('NAME = "a.tasks.f"\n', "task name 'a.tasks.f' written out"),

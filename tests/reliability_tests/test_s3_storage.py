@@ -191,7 +191,7 @@ def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bu
     task, ids = keyed_task(tmp_path, slug="keyed-s3")
     stored = {k for k in keys(bucket) if k.startswith("private/tasks/keyed-s3/")}
     assert stored == {"private/tasks/keyed-s3/solution.parquet"}
-    solution = task_solution_load(task)
+    solution = task_solution_load(task=task)
     assert solution.keys_path is None
     data, _ = shuffled_csv(ids, 2)
     result = score_file(io.BytesIO(data), solution)

@@ -105,7 +105,7 @@ def test_a_retry_releases_the_claim_and_a_claim_outside_a_worker_records_nothing
 ):
     as_worker(DEAD)
     submission = claim(new_submission(task), "delivery-1")
-    assert lifecycle.job_requeue(SCORING, job=submission, token="delivery-1")
+    assert lifecycle.job_requeue(job_type=SCORING, job=submission, token="delivery-1")
     assert JobClaim.objects.count() == 0
 
     as_worker("")

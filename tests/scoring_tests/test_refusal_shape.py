@@ -18,7 +18,7 @@ from scoring.services.upload import SubmissionRefused
 def test_a_rate_refusal_reads_as_every_api_refusal_does() -> None:
     when = timezone.now() + timedelta(hours=2)
     later = SubmissionRefused("daily_limit", "the daily limit is spent", 429, retry_after=when)
-    body, headers = refusal_parts(later)
+    body, headers = refusal_parts(exc=later)
     assert body == api_refusal_parts(later)[0] == refusal_response(later).data
     assert body == {
         "detail": "the daily limit is spent",
@@ -30,7 +30,7 @@ def test_a_rate_refusal_reads_as_every_api_refusal_does() -> None:
 
 def test_any_other_refusal_adds_only_a_null_retry_after() -> None:
     now = SubmissionRefused("bad_format", "not a CSV", 400)
-    body, headers = refusal_parts(now)
+    body, headers = refusal_parts(exc=now)
     assert body == {**api_refusal_parts(now)[0], "retry_after": None}
     assert body == {"detail": "not a CSV", "code": "bad_format", "retry_after": None}
     assert headers == {}

@@ -56,14 +56,14 @@ def test_the_import_stores_the_table_and_scoring_reads_it(tmp_path, builds):
     solution = Path(task.solution.path)  # solution.parquet, or solution_<random>.parquet
     assert sidecar(task) == solution.with_name(solution.stem + ".keys.npy")
     builds.clear()  # the import's own proof of distinct ids made the table once
-    loaded = task_solution_load(task)
+    loaded = task_solution_load(task=task)
     assert loaded.keys_path == str(sidecar(task))
     data, _ = shuffled_csv(ids, 2)
     with_file = scores(data, loaded)
     assert builds == []  # read from the file, not made
 
     sidecar(task).unlink()
-    without = scores(data, task_solution_load(task))
+    without = scores(data, task_solution_load(task=task))
     assert builds == [N]  # no file: made as before
     assert with_file == without
 
@@ -90,7 +90,7 @@ def test_a_catalog_split_at_random_gets_no_table_and_scores_by_its_integers(tmp_
         tmp_path, slug="catalog", test=with_ids(test), solution=with_ids(solution), fmt="parquet"
     )
     assert not sidecar(task).exists()
-    loaded = task_solution_load(task)
+    loaded = task_solution_load(task=task)
     assert loaded.id_shape_known and isinstance(loaded.id_shape, Spread)
     builds.clear()
     data, labels = shuffled_csv(ids, 4)
@@ -120,10 +120,10 @@ def test_a_new_version_has_its_own_table_and_never_reads_the_old_one(tmp_path, b
     second.write_bytes(first.read_bytes())
     builds.clear()
     data, _ = shuffled_csv(new_ids, 3)
-    got = scores(data, task_solution_load(task))
+    got = scores(data, task_solution_load(task=task))
     assert builds == [N]
     second.unlink()
-    assert scores(data, task_solution_load(task)) == got
+    assert scores(data, task_solution_load(task=task)) == got
 
 
 def test_a_failed_import_leaves_no_table_behind(tmp_path, monkeypatch):
@@ -180,7 +180,7 @@ def test_a_wrong_table_never_changes_a_score_nor_a_refusal(tmp_path, builds):
     assert keyfile.write(tmp_path / "other.keys.npy", pa.array(uuids(N, 77)))
     other = (tmp_path / "other.keys.npy").read_bytes()
     data, _ = shuffled_csv(ids, 4)
-    expected = scores(data, task_solution_load(task))
+    expected = scores(data, task_solution_load(task=task))
     wrong_ids = {
         "a duplicate": lambda rows: [*rows[:-1], rows[0]],
         "an unknown id": lambda rows: [*rows[:-1], rows[-1][:-1] + "z"],
@@ -190,18 +190,18 @@ def test_a_wrong_table_never_changes_a_score_nor_a_refusal(tmp_path, builds):
     for name, change in wrong_ids.items():
         bad, _ = shuffled_csv(ids, 5, change=change)
         with pytest.raises(SubmissionInvalid) as refused:
-            scores(bad, task_solution_load(task))
+            scores(bad, task_solution_load(task=task))
         refusals[name] = (bad, refused.value.message)
     read = []
     for case, content in garbled_copies(good, other).items():
         sidecar(task).write_bytes(content)
-        loaded = task_solution_load(task)
+        loaded = task_solution_load(task=task)
         if keyfile.load(loaded.keys_path, idkeys.id_bytes(loaded.ids)) is not None:
             read.append(case)
         assert scores(data, loaded) == expected, case
         for name, (bad, message) in refusals.items():
             with pytest.raises(SubmissionInvalid) as refused:
-                scores(bad, task_solution_load(task))
+                scores(bad, task_solution_load(task=task))
             assert refused.value.message == message, (case, name)
     # The forged ones pass the checks on load: the confirmation and the rows' range
     # catch them.

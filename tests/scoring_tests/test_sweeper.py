@@ -153,7 +153,7 @@ def test_a_submission_the_sweeper_fails_is_announced_to_the_team(
         requeued = new_submission(task, status=SubmissionStatus.QUEUED, age=120)
         run_sweeper(django_capture_on_commit_callbacks)
     finally:
-        hooks.unsubscribe(hooks.SubmissionFinished, receiver)
+        hooks.unsubscribe(event=hooks.SubmissionFinished, receiver=receiver)
     assert heard == [exhausted.pk]  # the re-queued one is not finished
     assert requeued.pk not in heard
 

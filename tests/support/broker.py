@@ -37,7 +37,7 @@ def point_celery_at(app: Any, url: str) -> None:
 
 def priority_lists(queue: str) -> list[str]:
     """The Redis lists of ``queue``, in the order a worker serves them."""
-    steps = priority_steps(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    steps = priority_steps(transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     return [f"{queue}{Channel.sep}{step}" if step else queue for step in steps]
 
 

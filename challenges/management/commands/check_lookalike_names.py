@@ -33,7 +33,7 @@ class Command(BaseCommand):
         for c in challenges:
             rows = Team.objects.filter(challenge=c).order_by("created_at", "pk")
             listed: set[int] = set()
-            for group in lookalike_groups(rows.values_list("pk", "name")):
+            for group in lookalike_groups(names=rows.values_list("pk", "name")):
                 found += 1
                 listed.update(pk for pk, _ in group)
                 self.stdout.write(f"teams of {c.slug}: {self._describe(group)}")
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         if not challenge:
             users = get_user_model().objects.order_by("date_joined", "pk")
             listed = set()
-            for group in lookalike_groups(users.values_list("pk", "username")):
+            for group in lookalike_groups(names=users.values_list("pk", "username")):
                 found += 1
                 listed.update(pk for pk, _ in group)
                 self.stdout.write(f"users: {self._describe(group)}")
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         for pk, name in rows:
             if pk in listed:
                 continue
-            reason = name_refused_now(name)
+            reason = name_refused_now(name=name)
             if reason is not None:
                 count += 1
                 self.stdout.write(f"{what}: #{pk} {name!r} would be refused now: {reason}")
@@ -72,7 +72,7 @@ class Command(BaseCommand):
     def _describe(group: list[tuple[int, str]]) -> str:
         parts = []
         for pk, name in group:
-            hidden = invisible_characters(name)
+            hidden = invisible_characters(name=name)
             note = f" (contains {', '.join(hidden)})" if hidden else ""
             parts.append(f"#{pk} {name!r}{note}")
         return " / ".join(parts)

@@ -23,5 +23,5 @@ class Command(BaseCommand):
                 if isinstance(field, MarkdownHtmlField)
             ]
             if pairs:
-                rows = render_stored_markdown(model._default_manager.all(), pairs)
+                rows = render_stored_markdown(rows=model._default_manager.all(), fields=pairs)
                 self.stdout.write(f"{model._meta.label}: {rows} rendered")

@@ -280,7 +280,7 @@ class Command(BaseCommand):
         self.stdout.write(f"building {demo.slug} ...")
         try:
             with tempfile.TemporaryDirectory(prefix=f"demo-{demo.slug}-", dir=staging) as tmp:
-                bundle = demo.builder(Path(tmp) / demo.slug, seed=0, cache_dir=cache_dir)
+                bundle = demo.builder(out_dir=Path(tmp) / demo.slug, seed=0, cache_dir=cache_dir)
                 held = 0
                 if hold:
                     held = bundle_split(
@@ -332,7 +332,7 @@ class Command(BaseCommand):
         staging.mkdir(parents=True, exist_ok=True)
         try:
             with tempfile.TemporaryDirectory(prefix=f"demo-{demo.slug}-", dir=staging) as tmp:
-                bundle = demo.builder(Path(tmp) / demo.slug, seed=0, cache_dir=cache_dir)
+                bundle = demo.builder(out_dir=Path(tmp) / demo.slug, seed=0, cache_dir=cache_dir)
                 held = bundle_split(
                     bundle=bundle, final_dir=Path(tmp) / "final", drop_from_bundle=False
                 )
