@@ -2,7 +2,7 @@
 is ``standings.writeups``).
 
 The freeze ranks exactly what the private boards rank: the same ranking core over the same
-submissions (``leaderboard.services.submission_inputs``: scored, not hidden, team not
+submissions (``leaderboard.stored_board.submission_inputs``: scored, not hidden, team not
 hidden, made before the challenge's ``end``; each team's finals). Anything uploaded later
 belongs to the post-challenge board and never to the standings, however late the freeze
 runs.
@@ -39,7 +39,7 @@ from leaderboard.first import EMPTY as EMPTY_FIRST
 from leaderboard.first import TeamFirst, comparison_fields, first_compute, first_fields
 from leaderboard.ladder import public_board_entries, task_board_mode
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import submission_inputs, task_higher_is_better
+from leaderboard.stored_board import submission_inputs, task_higher_is_better
 from leaderboard.track_shown import WITHHELD_BOARD
 from scoring.models import Reference, ReferenceSource, Submission
 

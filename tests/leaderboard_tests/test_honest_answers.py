@@ -21,8 +21,8 @@ from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
 from leaderboard.first import first_compute, verdict_words
 from leaderboard.first_samples import task_samples
 from leaderboard.models import LeaderboardEntry
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.selectors import track_values_of
-from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import (

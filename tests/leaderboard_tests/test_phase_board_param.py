@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from challenges.phases import phase_create, phase_current, phase_open, phase_update
 from challenges.services import challenge_reveal
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.shown import rank_sets_hidden
 from scoring.models import Submission
 from standings.services import challenge_end_now

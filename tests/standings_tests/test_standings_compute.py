@@ -12,7 +12,7 @@ from django.utils import timezone
 from leaderboard.first import EMPTY as EMPTY_FIRST
 from leaderboard.first import comparison_fields
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Reference, ReferenceSource
 from standings.models import MethodWriteup
 from standings.services import standings_compute
