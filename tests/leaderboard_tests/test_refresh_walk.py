@@ -1,6 +1,18 @@
-"""The walk of a team's upload to its refreshed board visits no room twice
-(docs/decisions/0076-one-home-for-the-refresh.md; what a room, the path and a visit are:
-refresh_walk.py)."""
+"""The walk of a team's upload to its refreshed board visits no module twice
+(docs/decisions/0076-one-home-for-the-refresh.md; the recorder: refresh_walk.py).
+
+A *visit* of module M: a call that enters a function of M from a different module of the
+walk (or from none: the test, or a callback Django runs after the commit), recorded with
+``sys.setprofile``. Returns up the stack are not visits, nor calls inside M. Between two
+visits of M the walk had left M, so a second visit is a return to a room it left: the
+failure. Outside the walk: Django and every library, the tests, and the shared utilities
+any room may use (``common/``, ``kinds/``, ``runtime/``, ``jobs/``, every ``models`` module,
+every pure ``core`` package, the apps' ``task_names``, the hook dispatch
+``challenges.hooks``, and two leaves: ``challenges.markdown``, ``leaderboard.cache.connection``,
+which the test checks call no module of the walk). The path is the scoring's call of the
+board refresh's receiver and all it calls or hands to ``transaction.on_commit``; a callback
+after the commit may resume only in ``leaderboard.refresh``, the refresh's home.
+"""
 
 from __future__ import annotations
 
@@ -87,4 +99,3 @@ def test_a_walk_that_comes_back_to_a_room_it_left_fails():
     assert revisits(home) == [
         "leaderboard.stored_board -> leaderboard.refresh.boards_changed_after_commit"
     ]
-
