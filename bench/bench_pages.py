@@ -37,7 +37,7 @@ from django.utils import timezone  # noqa: E402
 from challenges.models import Challenge, Team, Track  # noqa: E402
 from datasets.models import Task  # noqa: E402
 from leaderboard.core.ranking import SubmissionInput, rank_entries, select_team_best  # noqa: E402
-from leaderboard.services import task_leaderboard_refresh  # noqa: E402
+from leaderboard.refresh import task_leaderboard_refresh  # noqa: E402
 from scoring.models import Submission  # noqa: E402
 
 

@@ -158,7 +158,7 @@ def boards() -> list[dict]:
     from leaderboard.boards.ladder import public_board_entries
     from leaderboard.core.ranking import private_entries, rank_entries
     from leaderboard.selectors import leaderboard_for_task
-    from leaderboard.services import submission_inputs
+    from leaderboard.stored_board import submission_inputs
     from scoring.models import Submission
 
     found = []

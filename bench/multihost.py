@@ -288,7 +288,7 @@ import json
 from datasets.models import Task
 from leaderboard.core.ranking import rank_entries, select_team_best
 from leaderboard.selectors import leaderboard_for_task
-from leaderboard.services import submission_inputs
+from leaderboard.stored_board import submission_inputs
 task = Task.objects.get(slug={fixture.task_slug!r})
 inputs, by_id = submission_inputs(task=task)
 recomputed = [[r.rank, by_id[r.entry.payload.id].team.name, r.entry.score]

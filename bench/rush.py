@@ -717,7 +717,7 @@ try:
 except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
     from challenge_platform.models import Team
 from datasets.models import Task
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 task = Task.objects.get(slug={fixture.task_slug!r})
 rng = np.random.default_rng(0)

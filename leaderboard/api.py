@@ -304,11 +304,11 @@ class TaskLeaderboardApi(APIView):
         exact = laddered and not board_hides(task=task, split=split, user=request.user)
         view = read.parts(f"{split}:exact" if exact else split)
         return board_cache.api_response(
-            request,
-            board_cache.TASK,
-            task.pk,
-            view,
-            lambda: _task_payload(task, split, request.user, read),
+            request=request,
+            scope=board_cache.TASK,
+            pk=task.pk,
+            split=view,
+            compute=lambda: _task_payload(task, split, request.user, read),
         )
 
 
@@ -377,11 +377,11 @@ class TrackLeaderboardApi(APIView):
         read = api_board_read(request=request, challenge=track.challenge)
         view = track_view(track=track, split=split, user=request.user)
         return board_cache.api_response(
-            request,
-            board_cache.TRACK,
-            track.pk,
-            read.parts(view),
-            lambda: _track_payload(track, split, read, request.user),
+            request=request,
+            scope=board_cache.TRACK,
+            pk=track.pk,
+            split=read.parts(view),
+            compute=lambda: _track_payload(track, split, read, request.user),
         )
 
 

@@ -48,7 +48,7 @@ def _preload_in_renders(app: object) -> None:
 
 
 def _load_lost_decisions(app: object) -> None:
-    """What a dead worker's champion checks become is decided by their service, registered
+    """What a dead worker's champion checks become is decided by the champion's beat, registered
     as it is imported (``jobs.holders.when_holder_lost``); a worker's liveness asks it.
     Imported where the Celery app is made (a worker makes it first), not in every process."""
-    from leaderboard.champion import services  # noqa: F401
+    from leaderboard.champion import beat  # noqa: F401

@@ -28,7 +28,7 @@ from scoring.selectors import submissions_pending
 
 from .boards.ladder import task_board_mode
 from .models import LeaderboardEntry, Split
-from .services import history_cache_key
+from .stored_board import history_cache_key
 
 HISTORY_TEAMS = 8
 

@@ -16,8 +16,10 @@ from jobs.celery import TemporaryError, platform_task
 from leaderboard import task_names
 
 from .cache import prerender
-from .champion.services import champion_check_run, champion_tick
-from .services import boards_behind_refresh, leaderboard_bootstrap_run
+from .champion.beat import champion_tick
+from .champion.services import champion_check_run
+from .refresh import boards_behind_refresh
+from .services import leaderboard_bootstrap_run
 from .transfer.benchmark import transfer_decomposition
 from .transfer.matrix import transfer_matrix
 
@@ -39,7 +41,7 @@ def bootstrap_task_leaderboard(*, task_id: int) -> None:
 def refresh_lagging_boards() -> int:
     """The beat's check that no board stays behind a committed score: a refresh that found
     its task's turn taken leaves the board to the holder, which may have died between its
-    commit and its second look (``leaderboard.cache.refresh_turns``). Returns the boards
+    commit and its second look (``leaderboard.refresh``). Returns the boards
     refreshed."""
     return boards_behind_refresh()
 

@@ -72,11 +72,11 @@ def _page(
     if not challenge.private_visible() and challenge.reveal_at is not None:
         until = challenge.reveal_at.timestamp()
     return board_cache.page(
-        request,
-        scope,
-        pk,
-        read.parts(shown.split),
-        render,
+        request=request,
+        scope=scope,
+        pk=pk,
+        split=read.parts(shown.split),
+        render=render,
         private_link=shown.private_visible,
         valid_until=until,
     )

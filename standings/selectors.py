@@ -16,7 +16,7 @@ from common.finite import float_or_none
 from datasets.models import Task
 from kinds import metric_direction
 from leaderboard.core.ranking import rank_entries, select_team_best
-from leaderboard.services import submission_inputs
+from leaderboard.stored_board import submission_inputs
 from scoring.selectors import User, public_scores_shown
 
 from .core import cowinner_decision, separable_from_winner

@@ -2,7 +2,7 @@
 is ``standings.writeups``).
 
 The freeze ranks exactly what the private boards rank: the same ranking core over the same
-submissions (``leaderboard.services.submission_inputs``: scored, not hidden, team not
+submissions (``leaderboard.stored_board.submission_inputs``: scored, not hidden, team not
 hidden, made before the challenge's ``end``; each team's finals). Anything uploaded later
 belongs to the post-challenge board and never to the standings, however late the freeze
 runs.
@@ -38,9 +38,9 @@ from leaderboard.core.ranking import (
 )
 from leaderboard.core.track import TrackRow, ranked_tasks, track_standings
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import submission_inputs, task_higher_is_better
 from leaderboard.statistics.first import EMPTY as EMPTY_FIRST
 from leaderboard.statistics.first import TeamFirst, comparison_fields, first_compute, first_fields
+from leaderboard.stored_board import submission_inputs, task_higher_is_better
 from scoring.models import Reference, ReferenceSource, Submission
 
 from .core import canonical_json, snapshot_digest

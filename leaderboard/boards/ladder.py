@@ -1,7 +1,7 @@
 """The public board's ladder (docs/organizers/ladder.md): each team's entries weighed in the board's
 refresh, and the leader its public board shows.
 
-The refresh of a task's board (``leaderboard.services``) holds the task's turn: every
+The refresh of a task's board (``leaderboard.refresh``) holds the task's turn: every
 decision of a task is made there, one team's entries in the order they were made, against
 the team's leader, with the predictions each scoring stored (``Submission.predictions``,
 the solution's row order). A decision is kept as a :class:`LadderStep` under a key naming
@@ -270,15 +270,28 @@ def public_board_entries(
     files: dict[int, str],
     teams: set[int] | None = None,
 ) -> list[EntryInput]:
-    """The public board's entries of ``inputs``' teams: on a plain board each team's best
-    submission; under a ladder mode its leader with its shown score (every entry's step
-    decided on the way; :func:`ladder_leaders`). One rule for the live board
-    (``leaderboard.services``) and the frozen one (``standings``)."""
+    """The public board's entries of ``inputs``' teams (:func:`public_board`, without its
+    mode)."""
+    return public_board(task=task, inputs=inputs, files=files, teams=teams)[1]
+
+
+def public_board(
+    *,
+    task: Task,
+    inputs: list[SubmissionInput],
+    files: dict[int, str],
+    teams: set[int] | None = None,
+) -> tuple[str, list[EntryInput]]:
+    """The public board's mode (:func:`task_board_mode`) and its entries of ``inputs``'
+    teams: on a plain board each team's best submission; under a ladder mode its leader with
+    its shown score (every entry's step decided on the way; :func:`ladder_leaders`). One
+    rule for the live board (``leaderboard.stored_board``) and the frozen one
+    (``standings``)."""
     mode = task_board_mode(task=task)
     leaders = ladder_leaders(task=task, mode=mode, inputs=inputs, files=files, teams=teams)
     if mode == board_modes.PLAIN:
-        return select_team_best(inputs, split="public")
-    return [
+        return mode, select_team_best(inputs, split="public")
+    return mode, [
         EntryInput(
             team_id=team_id,
             is_baseline=leader.submission.is_baseline,

@@ -15,8 +15,8 @@ from common import board_modes
 from datasets.models import Task
 from kinds.boards import board_mode_problem
 from leaderboard.boards.ladder import BoardModeRefused
-from leaderboard.cache import bumps
-from leaderboard.services import history_cache_key, task_leaderboard_refresh
+from leaderboard.refresh import boards_changed_after_commit, task_leaderboard_refresh
+from leaderboard.stored_board import history_cache_key
 from runtime.localredis import cache_unavailable_errors
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def task_board_mode_set(
         task_leaderboard_refresh(task_id=task.pk)
         # The mode is part of every cached view of the board (its payload's ``mode``, the
         # history chart of shown scores), changed entries or not.
-        bumps.bump_after_commit(task_id=task.pk, track_id=task.track_id)
+        boards_changed_after_commit(task_id=task.pk, track_id=task.track_id)
         transaction.on_commit(lambda: _history_forget(history_cache_key(task_id=task.pk)))
     return True
 

@@ -5,7 +5,7 @@ The maintained entries (``LeaderboardEntry``) are the board of one phase: the cu
 maintained board is empty until the reveal). Any other phase's board, and a blind phase's
 board as its organizers read it, is ranked at read time from that phase's submissions
 through the same ranking core and the same selection of each team's entry
-(:func:`leaderboard.services.ranked_submissions` with ``phase``), kept in the board cache
+(:func:`leaderboard.stored_board.ranked_submissions` with ``phase``), kept in the board cache
 under the board's version (a score, a hide or a rescore of any entry of the task bumps it).
 Scores of two phases never mix: the submissions are the phase's own.
 
@@ -36,7 +36,12 @@ from leaderboard.core.rank_sets import TeamRankSets
 from leaderboard.core.ranking import private_entries, rank_entries, select_team_best
 from leaderboard.models import LeaderboardEntry, Split
 from leaderboard.selectors import TrackBoard, leaderboard_for_track
-from leaderboard.services import _entry_row, _scored, ranked_submissions, task_higher_is_better
+from leaderboard.stored_board import (
+    _entry_row,
+    _scored,
+    ranked_submissions,
+    task_higher_is_better,
+)
 
 # Why a blind phase's board has no entry for this reader.
 BLIND_BOARD = (

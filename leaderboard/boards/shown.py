@@ -1,7 +1,7 @@
 """What a reader sees of a task's public board in a ladder mode (docs/organizers/ladder.md).
 
 The board's stored entries already hold no exact figure of a laddered entry: its ``score``
-is its shown score, its ``metrics`` the shown ones (``leaderboard.services``). What the
+is its shown score, its ``metrics`` the shown ones (``leaderboard.stored_board``). What the
 bootstrap job adds afterwards is computed on the exact rows: score and rank intervals, the
 group tied with #1, flips against the primary reference, and the stress runs' clean
 scores. Every one of them would give the exact public score away (an interval's middle,

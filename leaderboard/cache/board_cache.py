@@ -6,7 +6,7 @@ what it guarantees, and how a request flows through them.
 A board's key holds a version counter of its task (or track) and what else changes the
 cached value (the split, the kind of value). A refresh of a task's entries, or new bootstrap
 intervals, bump the task's and its track's versions once their transaction commits
-(``leaderboard.cache.bumps.bump_after_commit``), so the next read misses and rebuilds: never a
+(``leaderboard.refresh.boards_changed_after_commit``), so the next read misses and rebuilds: never a
 stale board after a score (but see the grace for anonymous readers below). Old keys are
 never deleted; they expire after ``BOARD_CACHE_SECONDS``.
 
@@ -42,7 +42,7 @@ renders process, ``leaderboard/cache/prerender.py``, renders it meanwhile), and 
 (session or API token) always gets the newest version.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does any
-cache but Redis (:func:`_in_redis`): one private to a process (the test settings' local
+cache but Redis (``connection.in_redis``): one private to a process (the test settings' local
 memory) could not see a worker's refresh. A refresh's bump is one Redis script per scoring
 (:func:`_bump`: the versions of the task's and the track's boards and their change
 counters).
@@ -54,7 +54,6 @@ have invalidated expire within ``BOARD_CACHE_SECONDS``, or at the next refresh's
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
@@ -64,12 +63,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
-from django.utils.module_loading import import_string
 
 from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
+
+from . import connection
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -105,33 +104,12 @@ RENEW_ENVIRON = "leaderboard.cache.board_cache.renew"
 WARM_ENVIRON = "leaderboard.cache.board_cache.warm"
 
 
-def _in_redis() -> bool:
-    """Whether the cache is Redis (Django's backend, or the platform's own made from it:
-    jobs.redis_rest), shared by the web and the workers. A
-    cache private to one process (local memory) could never see a worker's refresh, and the
-    fast path and the bump are Redis scripts: with any other cache the boards are read from
-    the database."""
-    return _redis_backend(settings.CACHES["default"]["BACKEND"])
-
-
-@functools.lru_cache(maxsize=8)
-def _redis_backend(path: str) -> bool:
-    """Whether the cache backend class at ``path`` is Django's Redis cache or made from it
-    (asked on every board read: the class is looked up once per path)."""
-    backend = import_string(path)
-    return isinstance(backend, type) and issubclass(backend, RedisCache)
-
-
-def enabled() -> bool:
-    return bool(getattr(settings, "BOARD_CACHE", True)) and _in_redis()
-
-
-def version_key(scope: str, pk: int) -> str:
+def version_key(*, scope: str, pk: int) -> str:
     return f"leaderboard:board-version:{scope}:{pk}"
 
 
 def _version(scope: str, pk: int) -> int:
-    key = version_key(scope, pk)
+    key = version_key(scope=scope, pk=pk)
     value = cache.get(key)
     if value is None:
         # A counter lost (eviction, a new Redis) restarts from the clock, above any version
@@ -180,18 +158,20 @@ def _bump(boards: list[tuple[str, int]]) -> None:
     window = churn_windows()[0]
     for scope, pk in boards:
         keys += [
-            cache.make_key(version_key(scope, pk)),
+            cache.make_key(version_key(scope=scope, pk=pk)),
             cache.make_key(_churn_key(scope, pk) + window),
         ]
-    client = redis_client()
+    client = connection.redis_client()
     if _bump_script is None:
         _bump_script = client.register_script(_BUMP)
     _bump_script(
-        keys=keys, args=[time.time_ns() // 1000, _churn_seconds(), repr(now())], client=client
+        keys=keys,
+        args=[time.time_ns() // 1000, _churn_seconds(), repr(connection.now())],
+        client=client,
     )
 
 
-def changed_key(full_version_key: str, version: str) -> str:
+def changed_key(*, full_version_key: str, version: str) -> str:
     """Where the bump that replaced ``version`` noted when (:data:`_BUMP`), for the grace's
     :data:`_churn_seconds` (past it no stale answer is within any grace); the version key
     as Redis holds it (``cache.make_key``)."""
@@ -206,7 +186,11 @@ def _stale_since(key: str, stored: float) -> float:
     if found is None:
         return stored
     scope, pk, version = found.group(1), int(found.group(2)), found.group(3)
-    changed = redis_client().get(changed_key(cache.make_key(version_key(scope, pk)), version))
+    changed = connection.redis_client().get(
+        changed_key(
+            full_version_key=cache.make_key(version_key(scope=scope, pk=pk)), version=version
+        )
+    )
     return float(changed) if changed is not None else stored
 
 
@@ -219,11 +203,6 @@ def _churn_key(scope: str, pk: int) -> str:
     return f"leaderboard:board-churn:{scope}:{pk}:"
 
 
-def now() -> float:
-    """The board cache's clock (epoch seconds): the grace's and the fast path's."""
-    return time.time()
-
-
 def _window_seconds() -> float:
     """How long a change-counting window is: ``BOARD_CACHE_GRACE_SECONDS``, at least 1 s."""
     return max(settings.BOARD_CACHE_GRACE_SECONDS, 1.0)
@@ -231,7 +210,7 @@ def _window_seconds() -> float:
 
 def churn_windows() -> tuple[str, str]:
     """The numbers of the current change-counting window and of the one before."""
-    n = int(now() // _window_seconds())
+    n = int(connection.now() // _window_seconds())
     return str(n), str(n - 1)
 
 
@@ -254,7 +233,7 @@ def bump(*, task_id: int | None, track_id: int | None) -> list[tuple[str, int]]:
     is unavailable). Called once the change commits (``leaderboard.cache.bumps``)."""
     boards = [(TASK, task_id)] if task_id is not None else []
     boards += [(TRACK, track_id)] if track_id is not None else []
-    if not boards or not _in_redis():
+    if not boards or not connection.in_redis():
         return []  # nothing to invalidate: no process reads boards from a cache of its own
     try:
         _bump(boards)
@@ -384,12 +363,12 @@ def _compute_and_keep(key: str, compute: Callable[[], T | None], shared: Shared 
         with cache_unavailable_suppressed:
             cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
             if shared is not None:
-                mark = (now(), key)
+                mark = (connection.now(), key)
                 cache.set(shared.recent, mark, timeout=settings.BOARD_CACHE_SECONDS)
     return value
 
 
-def rendering_key(recent: str) -> str:
+def rendering_key(*, recent: str) -> str:
     """The lock of the reader rendering a new version of ``recent``'s value."""
     return f"{recent}:rendering"
 
@@ -426,17 +405,17 @@ def _recent_or_render(
     value = cache.get(key)
     if value is not None:
         return value, False
-    if renew is not None and renew == cache.make_key(rendering_key(shared.recent)):
+    if renew is not None and renew == cache.make_key(rendering_key(recent=shared.recent)):
         return _compute_and_keep(key, compute, shared), False
     mark = cache.get(shared.recent)
     previous = cache.get(mark[1]) if mark and mark[1] != key else None
     if previous is None:
         return None
-    within = now() - _stale_since(mark[1], mark[0]) <= settings.BOARD_CACHE_GRACE_SECONDS
+    within = connection.now() - _stale_since(mark[1], mark[0]) <= settings.BOARD_CACHE_GRACE_SECONDS
     hot = _hot(shared.churn)
     if within and hot and not force:
         return previous, True
-    rendering = rendering_key(shared.recent)
+    rendering = rendering_key(recent=shared.recent)
     if cache.add(rendering, 1, timeout=RENDERING_LOCK_SECONDS):
         try:
             return _compute_and_keep(key, compute, shared), False
@@ -454,7 +433,7 @@ def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
     ``parts`` must name everything the value depends on besides the board's rows (the split,
     which rendering); nothing in it may depend on who is asking.
     """
-    if not enabled():
+    if not connection.enabled():
         return compute()
     try:
         version = _version(scope, pk)
@@ -467,16 +446,16 @@ def _shareable(request: HttpRequest) -> bool:
     """A request whose whole page is the same for everyone sending it: anonymous, with no
     cookie at all (no session, no flashed message, no CSRF cookie to echo)."""
     user = getattr(request, "user", None)
-    return enabled() and not request.COOKIES and not (user and user.is_authenticated)
+    return connection.enabled() and not request.COOKIES and not (user and user.is_authenticated)
 
 
 def page(
+    *,
     request: HttpRequest,
     scope: str,
     pk: int,
     split: str,
     render: Callable[[], HttpResponse],
-    *,
     private_link: bool,
     valid_until: float | None = None,
 ) -> HttpResponse:
@@ -508,7 +487,11 @@ def page(
         # Rendered once per version, and for anonymous readers about once per grace: after
         # a score they would all miss at once (``_recent_or_render``).
         hit, previous = _compute_once(
-            key, for_everyone, shared=shared, renew=renewing(request), force=warming(request)
+            key,
+            for_everyone,
+            shared=shared,
+            renew=renewing(request=request),
+            force=warming(request=request),
         )
         if previous:
             _unnote_fast(request)  # not this version's page: never kept as it
@@ -522,7 +505,7 @@ def page(
 
 
 def api_response(
-    request: Request, scope: str, pk: int, split: str, compute: Callable[[], dict]
+    *, request: Request, scope: str, pk: int, split: str, compute: Callable[[], dict]
 ) -> HttpResponse:
     """A board's API answer: plain JSON (what clients ask for) served as the cached bytes;
     another renderer (the browsable API) renders the cached payload."""
@@ -531,7 +514,7 @@ def api_response(
     from rest_framework.renderers import JSONRenderer
     from rest_framework.response import Response
 
-    version = _version_or_none(scope, pk) if enabled() else None
+    version = _version_or_none(scope, pk) if connection.enabled() else None
     if version is None:
         return Response(compute())
     # An anonymous reader may get the JSON computed last (the grace, ``_recent_or_render``);
@@ -553,8 +536,8 @@ def api_response(
         _key(scope, pk, version, "api-json", split),
         lambda: renderer.render(payload(), "application/json"),
         shared=shared,
-        renew=renewing(request) if shared is not None else None,
-        force=warming(request),
+        renew=renewing(request=request) if shared is not None else None,
+        force=warming(request=request),
     )
     if previous:
         _unnote_fast(request)
@@ -590,18 +573,18 @@ def _note_fast(
 ) -> None:
     django_request = getattr(request, "_request", request)  # DRF wraps Django's request
     django_request.board_fast_note = FastNote(
-        scope, pk, version, valid_until, shared, started=now()
+        scope, pk, version, valid_until, shared, started=connection.now()
     )
 
 
-def renewing(request) -> str | None:
+def renewing(*, request) -> str | None:
     """The rendering lock the fast path took for this request (its full key), or None."""
     django_request = getattr(request, "_request", request)
     taken = django_request.META.get(RENEW_ENVIRON)
     return taken[0] if taken else None
 
 
-def warming(request) -> bool:
+def warming(*, request) -> bool:
     """Whether this request computes a board's answers after a score (:data:`WARM_ENVIRON`)."""
     django_request = getattr(request, "_request", request)
     return bool(django_request.META.get(WARM_ENVIRON))
@@ -612,8 +595,3 @@ def _unnote_fast(request) -> None:
     the fast path must not keep it as that version's."""
     django_request = getattr(request, "_request", request)
     django_request.board_fast_note = None
-
-
-def redis_client():
-    """The redis-py client behind Django's cache (the bump and the fast path are scripts)."""
-    return cache._cache.get_client(write=True)

@@ -58,7 +58,7 @@ from challenges.middleware import policy_for_view
 from challenges.security import new_nonce
 from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 
-from . import board_cache
+from . import board_cache, connection
 
 # URL names of the boards served this way (pages and API; not the CSV exports).
 FAST_ROUTES = frozenset(
@@ -155,7 +155,7 @@ def cache_control(*, stale_since: float | None = None) -> str:
     after a score, from the cache or from here. ``no-cache`` when nothing is left, or with
     no grace at all."""
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    left = grace if stale_since is None else grace - (board_cache.now() - stale_since)
+    left = grace if stale_since is None else grace - (connection.now() - stale_since)
     seconds = int(left)
     return CACHE_CONTROL if seconds < 1 else f"public, s-maxage={seconds}"
 
@@ -165,7 +165,7 @@ def cache_control(*, stale_since: float | None = None) -> str:
 MAX_VARIANTS = 32
 
 
-def key(environ: Mapping[str, Any]) -> str:
+def key(*, environ: Mapping[str, Any]) -> str:
     """The stored response's key: a hash of the request's values in ``KEYED_ENVIRON`` (a
     JSON list, so no two requests' values run into one another)."""
     values = json.dumps([str(environ.get(name, "")) for name in KEYED_ENVIRON])
@@ -173,7 +173,7 @@ def key(environ: Mapping[str, Any]) -> str:
     return cache.make_key(f"leaderboard:fast:{digest}")
 
 
-def board_route(environ: Mapping[str, Any]) -> str | None:
+def board_route(*, environ: Mapping[str, Any]) -> str | None:
     """The URL name of the board ``environ`` asks for, or None: not a board served this
     way."""
     try:
@@ -183,15 +183,15 @@ def board_route(environ: Mapping[str, Any]) -> str | None:
     return match.view_name if match.view_name in FAST_ROUTES else None
 
 
-def anonymous_read(environ: Mapping[str, Any]) -> bool:
+def anonymous_read(*, environ: Mapping[str, Any]) -> bool:
     """A ``GET`` or ``HEAD`` sending no cookie and no credentials, of a board, with the board
     cache on: the only requests the fast path may answer."""
     return (
         environ.get("REQUEST_METHOD") in ("GET", "HEAD")
         and not environ.get("HTTP_COOKIE")
         and not environ.get("HTTP_AUTHORIZATION")
-        and board_cache.enabled()
-        and board_route(environ) is not None
+        and connection.enabled()
+        and board_route(environ=environ) is not None
     )
 
 
@@ -208,14 +208,14 @@ def _stored(
     stored_key: str, environ: dict[str, Any]
 ) -> tuple[int, list[tuple[str, str]], str, bytes] | None:
     global _script
-    client = board_cache.redis_client()
+    client = connection.redis_client()
     if _script is None:
         _script = client.register_script(_GET)
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
     now, before = board_cache.churn_windows()
     token = secrets.token_hex(8)
     args = [
-        repr(board_cache.now()),
+        repr(connection.now()),
         repr(grace),
         now,
         before,
@@ -245,14 +245,14 @@ return 0
 """
 
 
-def release(environ: Mapping[str, Any]) -> None:
+def release(*, environ: Mapping[str, Any]) -> None:
     """Give back the rendering lock this request took (:data:`_GET`), if the view did not
     (it failed, or answered without the board cache): the next reader renders."""
     taken = environ.get(RENEW)
     if not taken:
         return
     with cache_unavailable_suppressed:
-        board_cache.redis_client().eval(_RELEASE, 1, taken[0], taken[1])
+        connection.redis_client().eval(_RELEASE, 1, taken[0], taken[1])
 
 
 # Set in the environ by the first :func:`answer` to a request: a miss is not asked twice
@@ -264,14 +264,14 @@ ASKED = "leaderboard.cache.fastpath.asked"
 READ_AT = "leaderboard.cache.fastpath.read_at"
 
 
-def answer(environ: dict[str, Any]) -> Answer | None:
+def answer(*, environ: dict[str, Any]) -> Answer | None:
     """The stored answer to an anonymous read (:func:`anonymous_read`) of a board, or None:
     Django answers (anyone else, a miss, Redis away, or this request renews the board)."""
-    if environ.get(ASKED) or not anonymous_read(environ):
+    if environ.get(ASKED) or not anonymous_read(environ=environ):
         return None  # not one, or the wrapper in front already asked Redis
     environ[ASKED] = True
     try:
-        hit = _stored(key(environ), environ)
+        hit = _stored(key(environ=environ), environ)
     except cache_unavailable_errors():
         return None  # Redis is away: the whole stack (and the database) answers
     if hit is None:
@@ -296,18 +296,18 @@ def _none_match_fails(if_none_match: str | None, etag: str) -> bool:
     return any(tag.removeprefix("W/") == target for tag in etags)
 
 
-def store(request: HttpRequest, response: HttpResponse) -> bool:
+def store(*, request: HttpRequest, response: HttpResponse) -> bool:
     """Keep ``response`` for the fast path if a board view noted it (``board_fast_note``, the
     version it was computed under) for an anonymous read of the public split. Only a plain
     200 that sets no cookie, varies on nothing but what the key holds, sets no validator or
     cache rule of its own and holds no nonce of this request. The response gets the stored
     validators (``ETag``, ``Cache-Control``) too."""
     note: board_cache.FastNote | None = getattr(request, "board_fast_note", None)
-    if note is None or board_cache.warming(request) or not _storable(request, response):
+    if note is None or board_cache.warming(request=request) or not _storable(request, response):
         return False  # (a warming request's host and headers are no reader's)
     timeout = settings.BOARD_CACHE_SECONDS
     if note.valid_until is not None:
-        timeout = min(timeout, int(note.valid_until - board_cache.now()))
+        timeout = min(timeout, int(note.valid_until - connection.now()))
         if timeout <= 0:
             return False
     # Validators, once per stored response (not per read): a strong ETag of the body, the
@@ -319,27 +319,29 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     view_name = request.resolver_match.view_name if request.resolver_match else ""
     shared = note.shared
     mapping = {
-        "vkey": cache.make_key(board_cache.version_key(note.scope, note.pk)),
+        "vkey": cache.make_key(board_cache.version_key(scope=note.scope, pk=note.pk)),
         "version": str(note.version),
         "meta": json.dumps([response.status_code, headers, view_name]),
         "body": response.content,
         # When its render began: a score after that makes it stale (the grace counts from
         # there, not from the end of a render that may have taken a while).
-        "at": repr(note.started if note.started is not None else board_cache.now()),
-        "stored": repr(board_cache.now()),
-        "rendering": cache.make_key(board_cache.rendering_key(shared.recent)) if shared else "",
+        "at": repr(note.started if note.started is not None else connection.now()),
+        "stored": repr(connection.now()),
+        "rendering": cache.make_key(board_cache.rendering_key(recent=shared.recent))
+        if shared
+        else "",
         "churn": cache.make_key(shared.churn) if shared else "",
         # What the request sent (the key's values), so that the board can be rendered again
         # for this key after a score before any reader asks (``leaderboard/cache/prerender.py``),
         # and when a reader last asked for it.
         "environ": json.dumps([str(request.META.get(name, "")) for name in KEYED_ENVIRON]),
-        "read": request.META.get(READ_AT) or repr(board_cache.now()),
+        "read": request.META.get(READ_AT) or repr(connection.now()),
     }
-    stored_key = key(request.META)
+    stored_key = key(environ=request.META)
     with cache_unavailable_suppressed:
         if not _variant_admitted(note, stored_key):
             return False
-        pipe = board_cache.redis_client().pipeline(transaction=True)
+        pipe = connection.redis_client().pipeline(transaction=True)
         pipe.delete(stored_key)
         pipe.hset(stored_key, mapping=mapping)
         pipe.expire(stored_key, timeout)
@@ -353,7 +355,7 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     ``GET`` of the public split answered by a plain 200 that sets no cookie, varies on
     nothing but what the key holds, sets no validator or cache rule of its own and holds no
     nonce of this request. Adds the ``Vary`` the fast path keys on."""
-    if request.method != "GET" or not anonymous_read(request.META):
+    if request.method != "GET" or not anonymous_read(environ=request.META):
         return False
     if request.GET.getlist("split") not in ([], ["public"]):
         return False  # the private split is decided per request, by the view
@@ -382,7 +384,7 @@ def _stored_cache_control(note: board_cache.FastNote) -> str:
     return CACHE_CONTROL
 
 
-def variants_key(scope: str, pk: int) -> str:
+def variants_key(*, scope: str, pk: int) -> str:
     """The sorted set of a board's stored request variants (their keys, by when stored)."""
     return f"leaderboard:fast-variants:{scope}:{pk}"
 
@@ -393,9 +395,9 @@ def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     lifetime. The key holds what anonymous readers send, so without a bound a reader
     varying a query parameter would fill the Redis the broker lives in with copies of the
     page; past it, such reads are answered by Django (from the board's own cache)."""
-    members = cache.make_key(variants_key(note.scope, note.pk))
-    now = board_cache.now()
-    pipe = board_cache.redis_client().pipeline(transaction=True)
+    members = cache.make_key(variants_key(scope=note.scope, pk=note.pk))
+    now = connection.now()
+    pipe = connection.redis_client().pipeline(transaction=True)
     pipe.zremrangebyscore(members, "-inf", now - settings.BOARD_CACHE_SECONDS)
     pipe.zadd(members, {stored_key: now})
     pipe.zcard(members)
@@ -404,11 +406,11 @@ def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     if size <= MAX_VARIANTS:
         return True
     if added:
-        board_cache.redis_client().zrem(members, stored_key)
+        connection.redis_client().zrem(members, stored_key)
     return False
 
 
-def as_response(found: Answer) -> HttpResponse:
+def as_response(*, found: Answer) -> HttpResponse:
     """A stored answer as Django's response (the middleware's hits)."""
     status, headers, body = found
     response = HttpResponse(body, status=status)
@@ -427,12 +429,12 @@ class BoardFastPathApp:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        found = answer(environ)
+        found = answer(environ=environ)
         if found is None:
             try:
                 return self.application(environ, start_response)
             finally:
-                release(environ)
+                release(environ=environ)
         status, headers, body = found
         start_response(_status_line(status), headers)
         return [body]
@@ -453,12 +455,14 @@ class BoardFastPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        found = answer(request.META)
+        found = answer(environ=request.META)
         if found is not None:
-            return as_response(found)
+            return as_response(found=found)
         try:
             response = self.get_response(request)
-            store(request, response)  # with its validators, if a board view noted it
+            store(
+                request=request, response=response
+            )  # with its validators, if a board view noted it
         finally:
-            release(request.META)
+            release(environ=request.META)
         return response

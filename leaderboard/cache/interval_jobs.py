@@ -44,12 +44,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from functools import cache
 
 import redis
 from django.conf import settings
 
-from jobs.celery import celery_app
+from jobs import lifecycle
+from leaderboard import task_names
+
+from .connection import broker_client as client
 
 logger = logging.getLogger(__name__)
 
@@ -60,15 +62,6 @@ RETRY_SECONDS = 30.0
 DEFER_POLL_SECONDS = 2.0  # how soon a job that gave way to scorings looks again
 
 Publish = Callable[[float | None], bool]  # publish(countdown) -> sent
-
-
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-
-
-def client() -> redis.Redis:
-    return _client(str(celery_app().conf.broker_url))
 
 
 def _keys(task_id: int) -> tuple[str, str, str, str]:
@@ -96,9 +89,18 @@ def _wait_left(r: redis.Redis, task_id: int) -> float | None:
     return left if left > 0 else None
 
 
-def request(task_id: int, publish: Publish) -> bool:
-    """Ask for new intervals of ``task_id``; ``publish()`` sends the job when none is queued.
+def _publish(task_id: int) -> Publish:
+    """What sends the task's job (``task_names.BOOTSTRAP_TASK_LEADERBOARD``), after
+    ``countdown`` seconds or at once (None)."""
+    return lambda countdown: lifecycle.publish(
+        task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+    )
+
+
+def request(*, task_id: int) -> bool:
+    """Ask for new intervals of ``task_id``: the job is published when none is queued.
     True when a job was published."""
+    publish = _publish(task_id)
     gen, pending, _, _ = _keys(task_id)
     try:
         r = client()
@@ -142,27 +144,27 @@ def _give_way(r: redis.Redis, task_id: int, busy: Callable[[], bool] | None) -> 
 
 
 def run(
+    *,
     task_id: int,
     compute: Callable[[], None],
-    publish: Publish,
-    *,
     busy: Callable[[], bool] | None = None,
 ) -> int:
     """The job's side: compute unless another run holds the task, nothing changed since the
     last computation, or ``busy()`` (scorings wait) within the deferral limit (then the job
     comes back ``DEFER_POLL_SECONDS`` later); returns how many computations were made."""
+    publish = _publish(task_id)
     gen, pending, running, done = _keys(task_id)
     try:
         r = client()
         r.delete(pending)
         if _give_way(r, task_id, busy):
-            request_again(task_id, publish, countdown=DEFER_POLL_SECONDS)
+            _request_again(task_id, publish, countdown=DEFER_POLL_SECONDS)
             return 0
         token = uuid.uuid4().hex
         if not r.set(running, token, nx=True, ex=RUNNING_SECONDS):
             # The running one re-checks the generation at its end; come back later in case
             # it died holding the lock.
-            request_again(task_id, publish, countdown=RETRY_SECONDS)
+            _request_again(task_id, publish, countdown=RETRY_SECONDS)
             return 0
     except redis.RedisError:
         compute()
@@ -187,11 +189,11 @@ def run(
         if r.get(running) == token.encode():
             r.delete(running)
     if runs and r.get(gen) != last:
-        request_again(task_id, publish, countdown=_wait_left(r, task_id))
+        _request_again(task_id, publish, countdown=_wait_left(r, task_id))
     return runs
 
 
-def request_again(task_id: int, publish: Publish, *, countdown: float | None = None) -> None:
+def _request_again(task_id: int, publish: Publish, *, countdown: float | None = None) -> None:
     """Queue a job (unless one is pending) for a generation that arrived during (or right
     after) a run, or to come back after a run holding the lock."""
     _, pending, _, _ = _keys(task_id)

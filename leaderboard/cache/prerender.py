@@ -61,7 +61,7 @@ from jobs.celery import TASK_QUEUES, celery_app
 from leaderboard import task_names
 from runtime.localredis import cache_unavailable_errors
 
-from . import board_cache, fastpath
+from . import board_cache, connection, fastpath
 
 logger = logging.getLogger(__name__)
 
@@ -90,22 +90,22 @@ def _last_key(scope: str, pk: int) -> str:
     return f"leaderboard:render-last:{scope}:{pk}"
 
 
-def request_after_bump(boards: Iterable[tuple[str, int]]) -> int:
+def request_after_bump(*, boards: Iterable[tuple[str, int]]) -> int:
     """Publish a render of each of ``boards`` (just bumped), unless one is pending; a board
     rendered less than :data:`SPACING` of the grace ago is rendered once that much has
     passed. Returns the renders published."""
-    if not board_cache.enabled():
+    if not connection.enabled():
         return 0
     published = 0
     try:
-        client = board_cache.redis_client()
+        client = connection.redis_client()
         for scope, pk in boards:
             pending = cache.make_key(_pending_key(scope, pk))
             if not client.set(pending, 1, nx=True, ex=PENDING_SECONDS):
                 continue  # the pending render will render this version too
             last = client.get(cache.make_key(_last_key(scope, pk)))
             wait = (
-                float(last) + SPACING * settings.BOARD_CACHE_GRACE_SECONDS - board_cache.now()
+                float(last) + SPACING * settings.BOARD_CACHE_GRACE_SECONDS - connection.now()
                 if last is not None
                 else 0.0
             )
@@ -125,10 +125,10 @@ def render(*, scope: str, pk: int) -> int:
     read within :data:`READ_WITHIN_SECONDS` whose stored answer is older, through Django,
     for the fast path to store; then compute every other answer of it for every reader
     (:func:`warm`). Returns the answers rendered (stored and warmed)."""
-    if not board_cache.enabled():
+    if not connection.enabled():
         return 0
-    client = board_cache.redis_client()
-    now = board_cache.now()
+    client = connection.redis_client()
+    now = connection.now()
     client.delete(cache.make_key(_pending_key(scope, pk)))  # a score from now on renders again
     client.set(cache.make_key(_last_key(scope, pk)), repr(now), ex=PENDING_SECONDS)
     # The variants readers read first (their answers are what a reader's miss finds), then
@@ -140,7 +140,7 @@ def render(*, scope: str, pk: int) -> int:
 def _render_read(client: Any, scope: str, pk: int, now: float) -> int:
     """Render each variant of the board read lately whose stored answer is older."""
     members = client.zrangebyscore(
-        cache.make_key(fastpath.variants_key(scope, pk)),
+        cache.make_key(fastpath.variants_key(scope=scope, pk=pk)),
         now - settings.BOARD_CACHE_SECONDS,
         "+inf",
     )
@@ -195,7 +195,7 @@ def warm(*, scope: str, pk: int) -> int:
     if board is None:
         return 0  # deleted since the bump
     challenge = board.track.challenge if scope == board_cache.TASK else board.challenge
-    client = board_cache.redis_client()
+    client = connection.redis_client()
     marker = cache.make_key(_warmed_key(scope, pk))
     version = str(board_cache._version(scope, pk)).encode()
     if client.get(marker) == version:
@@ -337,5 +337,5 @@ def _call(environ: dict[str, Any]) -> bool:
             pass
     finally:
         result.close()
-        fastpath.release(environ)
+        fastpath.release(environ=environ)
     return bool(answered) and answered[0].startswith("200")

@@ -58,7 +58,7 @@ from datasets.models import Task
 from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 
 from ..models import LeaderboardEntry
-from . import board_cache
+from . import board_cache, connection
 
 T = TypeVar("T")
 
@@ -160,7 +160,7 @@ def columns(
     """Task id -> its column of the matrix on ``split``: those kept under their task's
     current fingerprint in one round trip, the others from ``compute(missing tasks)`` (and
     kept, unless a column says it is not ``complete``: a cell could not be computed)."""
-    if not board_cache.enabled() or not tasks:
+    if not connection.enabled() or not tasks:
         return compute(tasks)
     fingerprints = _taken.get()
     if fingerprints is None or any(task.pk not in fingerprints for task in tasks):
@@ -185,7 +185,7 @@ def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) 
     """``compute()``'s value, kept in the board cache under the track's fingerprint and
     ``parts`` (the split and what else the value depends on, never who asks). ``compute``
     returns the value and whether it may be kept (not while its decomposition is updating)."""
-    if not board_cache.enabled():
+    if not connection.enabled():
         return compute()[0]
     made: list[object] = []
 
@@ -240,7 +240,7 @@ def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
         for shown, _ in contexts
     ]
     found: dict[str, str] = {}
-    if board_cache.enabled() and keys:
+    if connection.enabled() and keys:
         with cache_unavailable_suppressed:
             found = cache.get_many(keys)
     made = {
@@ -248,7 +248,7 @@ def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
         for key, (_, context) in zip(keys, contexts, strict=True)
         if key not in found
     }
-    if made and board_cache.enabled():
+    if made and connection.enabled():
         with cache_unavailable_suppressed:
             cache.set_many(made, timeout=COLUMN_SECONDS)
     return [found[key] if key in found else made[key] for key in keys]

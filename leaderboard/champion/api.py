@@ -102,7 +102,7 @@ class HistoryItemSerializer(serializers.Serializer):
         allow_null=True,
         help_text='"too few changed rows to report" when the step changed fewer than k rows '
         '(docs/organizers/disclosure.md; its counts are null); "exact public scores hidden by '
-        'the ladder board until the reveal" for a step on a ladder board\'s public split read '
+        "the ladder board until the reveal\" for a step on a ladder board's public split read "
         "by whom it hides exact public scores from (docs/organizers/ladder.md); else null.",
     )
 

@@ -101,7 +101,7 @@ def counts_shown(*, changed: int | None, audience: Audience) -> bool:
     return audience.full or changed is None or changed >= audience.min_changed
 
 
-def withheld_reason(min_changed: int) -> str:
+def withheld_reason(*, min_changed: int) -> str:
     return (
         f"Too few changed rows to report: the entry differs from the champion on fewer than "
         f"{min_changed} rows of the split, so no counts are given (docs/organizers/disclosure.md)."
@@ -175,7 +175,10 @@ def gate_answer(
         answer["broken_ids"] = []
         answer["withheld"] = WITHHELD
         words = VERDICT_WORDS.get((answer.get("verdict"), answer.get("rule")))
-        answer["reasons"] = [*([words] if words else []), withheld_reason(audience.min_changed)]
+        answer["reasons"] = [
+            *([words] if words else []),
+            withheld_reason(min_changed=audience.min_changed),
+        ]
     return score_figures(answer=answer, task=task, audience=audience)
 
 

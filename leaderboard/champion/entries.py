@@ -104,7 +104,7 @@ class Entry:
         return other is not None and (self.type, self.pk) == (other.type, other.pk)
 
 
-def entry_candidate_reason(entry: Entry) -> str | None:
+def entry_candidate_reason(*, entry: Entry) -> str | None:
     """Why ``entry`` cannot take a champion's place now (None: it can): a submission must
     be scored and shown with its team; a run must have succeeded, scored on itself."""
     obj = entry.obj
@@ -150,7 +150,7 @@ def entry_initial(*, reference: Reference) -> Entry:
     return Entry("reference", reference)
 
 
-def change_entry(change: ChampionChange | None) -> Entry | None:
+def change_entry(*, change: ChampionChange | None) -> Entry | None:
     """The entry a timeline row names (None when it was removed since)."""
     if change is None:
         return None

@@ -161,7 +161,7 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
                 )
             )
     waiting, pending = None, False
-    if current is None or change_entry(current) is None:
+    if current is None or change_entry(change=current) is None:
         waiting = baseline_pending(task=task)
         pending = waiting is not None
         if waiting is None:

@@ -82,7 +82,7 @@ def _figures_shown(*, change: ChampionChange, user: User | None, private: bool) 
     board's public split: ``.disclosure.score_figures``)."""
     if change.split == Split.PRIVATE and not private:
         return False
-    previous = change_entry(change.previous) if change.previous_id else None
+    previous = change_entry(change=change.previous) if change.previous_id else None
     return previous is None or not previous.sealed_for(user)
 
 
@@ -109,7 +109,7 @@ def crowning_withheld(*, change: ChampionChange, audience: Audience) -> bool:
 
 
 def _entry_json(change: ChampionChange) -> dict[str, Any]:
-    entry = change_entry(change)
+    entry = change_entry(change=change)
     if entry is None:  # removed since: its name stays
         return {"type": None, "id": None, "name": change.label}
     return entry.as_json()
@@ -168,7 +168,7 @@ def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
         )
         .order_by("at", "pk")
     )
-    live = current is not None and change_entry(current) is not None
+    live = current is not None and change_entry(change=current) is not None
     withheld = current is not None and crowning_withheld(change=current, audience=audience)
     shown = None if current is None or withheld else current
     return {
@@ -225,7 +225,7 @@ def champion_verdicts(*, task: Task, user: User | None) -> list[Verdict]:
     )
     if current is None:
         return [Verdict(entry=e, state="pending") for e in entries]
-    champion = change_entry(current)
+    champion = change_entry(change=current)
     sealed = champion is not None and champion.sealed_for(user)
     gate = gate_settings(task=task)
     audience = gate_audience(task=task, user=user)
@@ -352,7 +352,7 @@ def release_check(
     ever) to the task's owners and organizers, and on a ladder board's public split the
     verdict without the figures for readers who may not see exact public scores); nothing
     is stored."""
-    entry = change_entry(champion)
+    entry = change_entry(change=champion)
     if champion is None or entry is None:
         waiting = baseline_pending(task=task)
         raise ReleaseCheckRefused(

@@ -4,8 +4,9 @@
   primary reference, never the trivial baseline while the AutoGluon baseline is on its way),
   and the start decided again on a new data version or when a marked reference replaces
   the trivial one; entries scored while there was no champion are weighed once there is;
-- :func:`champion_candidate_landed`: a new scored entry (a submission scored, a run scored
-  on itself) queues its one *deciding* check, in the transaction where its score lands;
+- ``.checks.champion_candidate_landed``: a new scored entry (a submission scored, a run
+  scored on itself) queues its one *deciding* check, in the transaction where its score
+  lands;
 - :func:`champion_check_run`: the check's job (``leaderboard.tasks.check_champion``): weigh
   the entry against the champion outside any transaction, then, holding the task's
   :class:`TaskChampion` row, crown it when it passes and the champion is still the one it
@@ -23,23 +24,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db import transaction
 
 from algorithms.models import AlgorithmRun
 from challenges import hooks
 from challenges.audit import audit_record, reason_check
 from datasets.models import Task
-from jobs import lifecycle, sweeps
-from jobs.holders import when_holder_lost
+from jobs import lifecycle
 from leaderboard.core.gate import CANNOT_TELL, PASSES, GateResult
 from leaderboard.models import (
     ChampionBy,
@@ -51,7 +47,7 @@ from leaderboard.models import (
 )
 from scoring.models import Reference, Submission
 
-from .budget import release_budget_prune
+from .checks import WAITING, queue_once, weigh_waiting
 from .entries import (
     Entry,
     EntryUnreadable,
@@ -80,8 +76,6 @@ from .weigh import (
 logger = logging.getLogger(__name__)
 
 ROUNDS = 3  # weighings of one check when the champion changes meanwhile
-WAITING = "waiting"  # a deciding check that found no champion (weighed once there is one)
-WAITED = "waited"  # ... and was queued again when the start was set
 STALE_AFTER = timedelta(minutes=10)  # a check left weighing this long lost its worker
 
 INTERNAL_ERROR = "An internal error stopped this check; the organizers have been notified."
@@ -115,7 +109,7 @@ def _locked(task: Task) -> TaskChampion:
 def _start_again(task: Task, current: ChampionChange | None) -> str | None:
     """Why the champion must be decided from the start again (None: it stands): there is
     none, its entry was removed, or it is the start and the task has new data."""
-    if current is None or change_entry(current) is None:
+    if current is None or change_entry(change=current) is None:
         return ""
     if current.by == ChampionBy.INITIAL and current.data_version != task.data_version:
         return f"the start, decided again on data version {task.data_version}"
@@ -127,7 +121,9 @@ def _may_start_again(task: Task, current: ChampionChange) -> bool:
     (the start on older data, or the trivial baseline, which a marked reference replaces)."""
     if current.by != ChampionBy.INITIAL:
         return False
-    return current.data_version != task.data_version or entry_is_floor(change_entry(current))
+    return current.data_version != task.data_version or entry_is_floor(
+        entry=change_entry(change=current)
+    )
 
 
 def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
@@ -139,12 +135,14 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
     why = _start_again(task, current)
     start = None
     if why is None:
-        if not (current.by == ChampionBy.INITIAL and entry_is_floor(change_entry(current))):
+        if not (
+            current.by == ChampionBy.INITIAL and entry_is_floor(entry=change_entry(change=current))
+        ):
             return current  # the usual case: no start to look up
         if not marked_primary(task=task):
             return current
         start = champion_start(task=task)
-        if not marked_over_floor(start=start, current=change_entry(current)):
+        if not marked_over_floor(start=start, current=change_entry(change=current)):
             return current
         why = "the start: the reference marked primary replaces the trivial baseline"
     new_data = current is not None and current.data_version != task.data_version
@@ -168,7 +166,7 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
     if current is not None:
         hooks.emit(hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
     task_id, change_id = task.pk, change.pk
-    transaction.on_commit(lambda: _weigh_waiting(task_id=task_id, change_id=change_id), robust=True)
+    transaction.on_commit(lambda: weigh_waiting(task_id=task_id, change_id=change_id), robust=True)
     return change
 
 
@@ -241,7 +239,7 @@ def champion_pin(*, task: Task, entry: Entry, actor: Any, reason: str) -> Champi
     reason = reason_check(action="champion.pin", reason=reason, actor=actor, required=True)
     if entry.obj.task_id != task.pk:
         raise ChampionRefused(f"{entry.label} is not an entry of task '{task.slug}'.")
-    why = None if entry.type == "reference" else entry_candidate_reason(entry)
+    why = None if entry.type == "reference" else entry_candidate_reason(entry=entry)
     if why is not None:
         raise ChampionRefused(f"{entry.label} cannot be the champion: {why}.")
     if entry.type == "reference" and entry.obj.unusable_reason:
@@ -249,7 +247,7 @@ def champion_pin(*, task: Task, entry: Entry, actor: Any, reason: str) -> Champi
     with transaction.atomic():
         holder = _locked(task)
         current = _ensure_locked(task, holder)
-        if entry.same_as(change_entry(current)):
+        if entry.same_as(change_entry(change=current)):
             raise ChampionRefused(f"{entry.label} is already the champion of '{task.slug}'.")
         change = _crown(
             task=task,
@@ -275,68 +273,19 @@ def champion_pin(*, task: Task, entry: Entry, actor: Any, reason: str) -> Champi
 # --- queueing checks ---------------------------------------------------------------------
 
 
-def _candidate_key(*, submission_id: int | None, run_id: int | None) -> str:
-    return f"s{submission_id}" if submission_id is not None else f"r{run_id}"
-
-
-def _queue(*, key: str, **fields: Any) -> ChampionCheck | None:
-    """Create a queued check once per ``key`` and publish it after commit."""
-    try:
-        with transaction.atomic():
-            check = ChampionCheck.objects.create(
-                key=key,
-                status=ChampionCheckStatus.QUEUED,
-                status_changed_at=timezone.now(),
-                **fields,
-            )
-    except IntegrityError:
-        return None  # queued (or done) before: a check is weighed once
-    lifecycle.publish_job_after_commit(CHAMPION_CHECK, pk=check.pk)
-    return check
-
-
-def champion_candidate_landed(
-    *, submission_id: int | None = None, run_id: int | None = None
-) -> ChampionCheck | None:
-    """A submission was scored, or a run scored on itself: queue its deciding check (once
-    per entry; a rescore is no new entry). Entries that cannot take the place (hidden, a
-    failed scoring) queue nothing."""
-    if submission_id is not None:
-        obj = Submission.objects.select_related("team", "task").filter(pk=submission_id).first()
-        entry = entry_of(submission=obj)
-    else:
-        obj = (
-            AlgorithmRun.objects.select_related("version__algorithm__team", "task")
-            .filter(pk=run_id)
-            .first()
-        )
-        entry = entry_of(run=obj)
-    if entry is None or entry_candidate_reason(entry) is not None:
-        return None
-    key = "decide:" + _candidate_key(submission_id=submission_id, run_id=run_id)
-    return _queue(
-        key=key,
-        task=obj.task,
-        decides=True,
-        submission=obj if entry.type == "submission" else None,
-        run=obj if entry.type == "run" else None,
-        data_version=obj.task.data_version,
-    )
-
-
 def champion_verdicts_queue(*, task: Task) -> int:
     """Queue a verdict of every board entry (the gate's split) that has none against the
     current champion with today's split, data and settings; returns how many were queued.
     A few queries per task, whatever its entries (the beat asks every task each minute)."""
     holder = TaskChampion.objects.select_related("current__reference").filter(task=task).first()
     current = holder.current if holder is not None else None
-    if current is None or change_entry(current) is None or _may_start_again(task, current):
+    if current is None or change_entry(change=current) is None or _may_start_again(task, current):
         current = champion_ensure(task=task)
     if current is None:
         return 0
     split = gate_split(challenge=task.track.challenge)
     gate = gate_settings(task=task)
-    champion = change_entry(current)
+    champion = change_entry(change=current)
     tail = f":c{current.pk}:{split}:v{task.data_version}:e{gate.epsilon:g}:a{gate.alpha:g}"
     entries = set(
         LeaderboardEntry.objects.filter(task=task, split=split).values_list(
@@ -366,7 +315,7 @@ def champion_verdicts_queue(*, task: Task) -> int:
         key = f"verdict:s{submission_id}{tail}"
         if key in known:
             continue
-        check = _queue(
+        check = queue_once(
             key=key,
             task=task,
             decides=False,
@@ -448,9 +397,9 @@ def _weigh_and_decide(check: ChampionCheck, token: str) -> str:
     task = check.task
     for _ in range(ROUNDS):
         current = champion_ensure(task=task)
-        champion = change_entry(current)
+        champion = change_entry(change=current)
         candidate = _candidate(check)
-        why = None if candidate is None else entry_candidate_reason(candidate)
+        why = None if candidate is None else entry_candidate_reason(entry=candidate)
         if candidate is None or why is not None:
             return _end_unweighed(check, token, current=current, why=why or "")
         if current is None or champion is None:
@@ -515,7 +464,7 @@ def _decide(
             check.decides
             and crowns(result=result, challenge=context.task.track.challenge)
             and fresh is not None
-            and entry_candidate_reason(fresh) is None
+            and entry_candidate_reason(entry=fresh) is None
             and fresh.obj.predictions.name == candidate.obj.predictions.name
         )
         if crowned:
@@ -571,7 +520,7 @@ def _end_unweighed(
     outcome = "ineligible"
     if why is None:
         waiting = baseline_pending(task=check.task)
-        outcome = WAITING  # weighed once the task has a champion (_weigh_waiting)
+        outcome = WAITING  # weighed once the task has a champion (checks.weigh_waiting)
         error = (
             f"The task has no champion yet: waiting for {waiting}."
             if waiting
@@ -588,89 +537,6 @@ def _end_unweighed(
         error=error,
     )
     return outcome if done else "superseded"
-
-
-def _weigh_waiting(*, task_id: int, change_id: int) -> int:
-    """A start was set: the deciding checks that found no champion are weighed again, in
-    the order their entries were scored (each may crown its entry); returns how many."""
-    waiting = ChampionCheck.objects.filter(
-        task_id=task_id, decides=True, outcome=WAITING, status=ChampionCheckStatus.DONE
-    ).order_by("pk")
-    version = Task.objects.filter(pk=task_id).values_list("data_version", flat=True).first()
-    queued = 0
-    for old in waiting:
-        candidate = f"s{old.submission_id}" if old.submission_id is not None else f"r{old.run_id}"
-        check = _queue(
-            key=f"decide:{candidate}:c{change_id}",
-            task_id=task_id,
-            decides=True,
-            submission_id=old.submission_id,
-            run_id=old.run_id,
-            data_version=version or old.data_version,
-        )
-        ChampionCheck.objects.filter(pk=old.pk).update(outcome=WAITED)
-        queued += check is not None
-    return queued
-
-
-# --- the beat ------------------------------------------------------------------------------
-
-
-def champion_checks_sweep(*, now: datetime | None = None) -> sweeps.SweepReport:
-    """Checks left ``weighing`` past :data:`STALE_AFTER` lost their worker: queued again
-    while attempts are left, else failed (a dead worker's come back sooner through
-    :mod:`jobs.liveness`; this is the last resort)."""
-    now = now or timezone.now()
-    cutoff = now - max(STALE_AFTER, timedelta(seconds=settings.SCORING_HARD_TIME_LIMIT))
-    stale = Q(status=ChampionCheckStatus.WEIGHING) & (
-        Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
-    )
-    return sweeps.jobs_sweep(CHAMPION_CHECK, stale=stale, now=now, decide=_decide_lost)
-
-
-@when_holder_lost(CHAMPION_CHECK)  # a check whose worker was seen dead: as a stale one
-def _decide_lost(check: ChampionCheck, now: datetime) -> tuple[str, dict[str, Any]]:
-    """Weighed again while attempts are left (a check is idempotent), else failed."""
-    if lifecycle.attempts_left(CHAMPION_CHECK, check) > 0:
-        return lifecycle.REQUEUED, {}
-    return lifecycle.FAILED, {"error": INTERNAL_ERROR}
-
-
-def champion_tick(*, task_ids: Callable[[], list[int]] | None = None) -> dict[str, int]:
-    """The beat's minute: stale checks swept, week-old release-check uses forgotten, waiting
-    deciding checks queued where a start is set, and the verdicts of every task's board
-    entries queued where the champion, the split (the reveal), the data or the settings
-    changed."""
-    report = champion_checks_sweep()
-    release_budget_prune()
-    queued = _weigh_all_waiting()
-    ids = task_ids() if task_ids is not None else _tasks_with_entries()
-    for task in Task.objects.filter(pk__in=ids).select_related("track__challenge"):
-        try:
-            queued += champion_verdicts_queue(task=task)
-        except Exception:
-            logger.exception("verdicts of task %s could not be queued", task.slug)
-    return {"requeued": len(report.requeued), "failed": len(report.failed), "queued": queued}
-
-
-def _weigh_all_waiting() -> int:
-    """Deciding checks that found no champion, on tasks that have one now (the start was set
-    while they were weighed): queued again (the start's own hand-over is the usual path)."""
-    task_ids = set(
-        ChampionCheck.objects.filter(
-            decides=True, outcome=WAITING, status=ChampionCheckStatus.DONE
-        ).values_list("task_id", flat=True)
-    )
-    queued = 0
-    for holder in TaskChampion.objects.filter(task_id__in=task_ids, current__isnull=False):
-        current = holder.current
-        if change_entry(current) is not None:
-            queued += _weigh_waiting(task_id=holder.task_id, change_id=current.pk)
-    return queued
-
-
-def _tasks_with_entries() -> list[int]:
-    return list(LeaderboardEntry.objects.values_list("task_id", flat=True).distinct())
 
 
 def reference_entry(*, task: Task, name: str) -> Entry | None:

@@ -83,7 +83,7 @@ def champion_start(*, task: Task, new_data: bool = False) -> Start:
     return Start(entry=entry_initial(reference=primary))
 
 
-def entry_is_floor(entry: Entry | None) -> bool:
+def entry_is_floor(*, entry: Entry | None) -> bool:
     """Whether ``entry`` is the trivial baseline: a floor, against which only the gate's
     improvement rule binds (docs/organizers/champion-gate.md)."""
     return (
@@ -109,8 +109,8 @@ def marked_over_floor(*, start: Start, current: Entry | None) -> bool:
     entry = start.entry
     return (
         entry is not None
-        and entry_is_floor(current)
+        and entry_is_floor(entry=current)
         and entry.type == "reference"
         and entry.obj.is_primary
-        and not entry_is_floor(entry)
+        and not entry_is_floor(entry=entry)
     )

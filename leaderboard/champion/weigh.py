@@ -145,7 +145,7 @@ def weigh(
         raise EntryUnreadable("the entry was scored on another version of the task's data")
     metric = context.task.primary_metric
     split = context.split
-    settings = replace(context.settings, floor_champion=entry_is_floor(champion))
+    settings = replace(context.settings, floor_champion=entry_is_floor(entry=champion))
     return gate_evaluate(
         kind=context.task.kind,
         metric=metric,

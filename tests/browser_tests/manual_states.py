@@ -36,9 +36,11 @@ from algorithms.services.upload import algorithm_version_create
 from challenges.models import Challenge, Team, Track
 from datasets.models import Task
 from datasets.services import task_import
-from leaderboard.champion.services import champion_check_run, champion_tick
+from leaderboard.champion.beat import champion_tick
+from leaderboard.champion.services import champion_check_run
 from leaderboard.models import ChampionChange, ChampionCheck, ChampionCheckStatus
-from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
+from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.models import Submission
 from scoring.services.references import reference_upload
 from scoring.services.upload import submission_create

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from tests.browser_tests.conftest import PASSWORD
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory

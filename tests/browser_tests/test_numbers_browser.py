@@ -7,7 +7,7 @@ import pytest
 
 from common.numbers import number_text
 from datasets.services import task_import
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
 from tests.browser_tests.conftest import PASSWORD
 from tests.datasets_tests.bundles import write_regression_bundle

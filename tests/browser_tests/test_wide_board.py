@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
+from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.models import SubmissionStatus
 from scoring.services.references import reference_upload
 from scoring.services.upload import submission_create

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from tests.browser_tests.conftest import PASSWORD
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member

@@ -8,7 +8,7 @@ import pandas as pd
 
 from common.board_modes import shown_decimals
 from datasets.models import Task
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 from scoring.services.upload import submission_create
 from scoring.tasks import score_submission

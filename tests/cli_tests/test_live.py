@@ -25,7 +25,7 @@ from knox.models import AuthToken
 from chal_client.output import _text
 from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 from tests.datasets_tests.bundles import write_regression_bundle
 from tests.leaderboard_tests.factories import make_team, scored

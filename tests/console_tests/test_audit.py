@@ -19,7 +19,7 @@ from algorithms.services.baseline import baseline_run_queue
 from challenges.audit import ReasonRequired, audit_record
 from challenges.models import AuditEvent, AuditRefused, Challenge, Team
 from challenges.services import team_visibility_set
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 from standings.models import FinalStandings
 from standings.services import StandingsError, challenge_finish, standings_refreeze

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, add_member
 from tests.support.mails import deliver_taken

@@ -26,7 +26,7 @@ from leaderboard.core.benchmark.decomposition import (
     decompose_transfer,
 )
 from leaderboard.core.transfer import transfer_cell
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.core import load_predictions
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score

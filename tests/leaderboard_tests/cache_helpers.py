@@ -5,9 +5,9 @@ from __future__ import annotations
 
 
 class FakeClock:
-    """The board cache's clock (``leaderboard.cache.board_cache.time``), moved by the test: the
-    grace
-    and the rush windows are wall-clock seconds, which a loaded machine stretches."""
+    """The board cache's clock (the ``time`` of ``leaderboard.cache.board_cache`` and of
+    ``leaderboard.cache.connection``), moved by the test: the grace and the rush windows
+    are wall-clock seconds, which a loaded machine stretches."""
 
     def __init__(self, start: float) -> None:
         self.now = start

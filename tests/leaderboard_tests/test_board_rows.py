@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import caches
 from django.test import Client
 
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.templatetags.board_rows import ROW_CACHE, row_key
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 

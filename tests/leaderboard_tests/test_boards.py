@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.builtin import baseline_algorithm_version
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import SubmissionStatus
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 

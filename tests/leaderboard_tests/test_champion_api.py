@@ -247,7 +247,7 @@ def test_a_run_scored_on_itself_is_checked_by_its_team_and_weighed_as_an_entry(g
         AlgorithmRunStatus,
         AlgorithmVersion,
     )
-    from leaderboard.champion.services import champion_candidate_landed
+    from leaderboard.champion.checks import champion_candidate_landed
     from scoring.core import save_predictions, score_file
     from scoring.solutions import solution_for_task
 

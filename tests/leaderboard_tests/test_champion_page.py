@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from leaderboard.champion.services import champion_check_run, champion_tick
+from leaderboard.champion.beat import champion_tick
+from leaderboard.champion.services import champion_check_run
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
 from scoring.services.references import reference_upload
 from scoring.services.upload import submission_create

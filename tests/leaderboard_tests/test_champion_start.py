@@ -18,7 +18,8 @@ from django.test import Client
 from algorithms.models import AlgorithmRunStatus
 from challenges.models import AuditEvent
 from datasets.replace import task_bundle_replace
-from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
+from leaderboard.champion.beat import champion_tick
+from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, TaskChampion
 from notifications.models import Webhook, WebhookDelivery
 from scoring.models import Reference, ReferenceSource, Submission

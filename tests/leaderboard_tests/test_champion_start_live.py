@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRunStatus, BaselineRun
 from datasets.models import Task
-from leaderboard.champion.services import champion_tick
+from leaderboard.champion.beat import champion_tick
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, ChampionCheckStatus
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 from tests.datasets_tests.bundles import write_classification_bundle

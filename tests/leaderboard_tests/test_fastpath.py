@@ -17,7 +17,7 @@ from django.urls import resolve
 from rest_framework.test import APIClient
 
 from challenges.services import challenge_reveal
-from leaderboard.cache import board_cache, fastpath
+from leaderboard.cache import board_cache, connection, fastpath
 
 from .boards import FAST, refresh, shown, signed_in_viewers
 from .factories import scored
@@ -154,8 +154,9 @@ def test_a_stale_board_is_answered_only_within_its_grace(
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
     settings.BOARD_CACHE_GRACE_CHANGES = 1  # one change makes a rush here
-    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    clock = FakeClock((int(connection.now() / 5) + 1) * 5 + 0.01)
     monkeypatch.setattr(board_cache, "time", clock)
+    monkeypatch.setattr(connection, "time", clock)
     for path in FAST.values():
         assert wsgi(path).django  # stored at this version
     scored(task, teams["bo"], 0.97)
@@ -183,8 +184,9 @@ def test_past_half_its_grace_one_read_renews_the_board_while_the_others_get_the_
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
     settings.BOARD_CACHE_GRACE_CHANGES = 1  # one change makes a rush here
-    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    clock = FakeClock((int(connection.now() / 5) + 1) * 5 + 0.01)
     monkeypatch.setattr(board_cache, "time", clock)
+    monkeypatch.setattr(connection, "time", clock)
     for path in FAST.values():
         assert wsgi(path).django  # stored at this version
     scored(task, teams["bo"], 0.97)
@@ -192,7 +194,7 @@ def test_past_half_its_grace_one_read_renews_the_board_while_the_others_get_the_
     clock.sleep(2.6)  # past half the grace
     for name, path in FAST.items():
         renewer = environ_for(path)
-        assert fastpath.answer(renewer) is None, name  # this read is Django's: it renews
+        assert fastpath.answer(environ=renewer) is None, name  # this read is Django's: it renews
         for _ in range(2):
             during = wsgi(path)
             assert during.status == 200 and not during.django, name
@@ -207,10 +209,10 @@ def test_past_half_its_grace_one_read_renews_the_board_while_the_others_get_the_
     clock.sleep(6)  # past the grace: still the last board while one read renders
     for name, path in FAST.items():
         renewer = environ_for(path)
-        assert fastpath.answer(renewer) is None, name
+        assert fastpath.answer(environ=renewer) is None, name
         during = wsgi(path)
         assert not during.django and b"0.99" not in during.body, name
-        fastpath.release(renewer)  # its request failed before rendering anything
+        fastpath.release(environ=renewer)  # its request failed before rendering anything
         again = wsgi(path)
         assert again.django and b"0.99" in again.body, name  # the next read renders
 
@@ -239,8 +241,8 @@ def test_odd_paths_and_query_strings_never_reach_another_requests_stored_board(b
         assert wsgi(page, Host=host).django, host  # its own key, whatever Django answers
     assert wsgi(page, Accept="application/json").django
     # The key's values are a JSON list: no two requests' values run into one another.
-    assert fastpath.key({"PATH_INFO": "/a\n", "QUERY_STRING": "b"}) != fastpath.key(
-        {"PATH_INFO": "/a", "QUERY_STRING": "\nb"}
+    assert fastpath.key(environ={"PATH_INFO": "/a\n", "QUERY_STRING": "b"}) != fastpath.key(
+        environ={"PATH_INFO": "/a", "QUERY_STRING": "\nb"}
     )
 
 
@@ -252,8 +254,8 @@ def test_a_page_holding_its_requests_nonce_is_never_stored(board):
     request.csp_nonce = "n0nce-of-this-request"
     request.board_fast_note = board_cache.FastNote(board_cache.TASK, board[2].pk, 1, None)
     inline = HttpResponse(b'<script nonce="n0nce-of-this-request"></script>')
-    assert not fastpath.store(request, inline)
-    assert fastpath.store(request, HttpResponse(b"<p>a board</p>"))
+    assert not fastpath.store(request=request, response=inline)
+    assert fastpath.store(request=request, response=HttpResponse(b"<p>a board</p>"))
 
 
 def test_without_redis_every_read_goes_through_django(board, settings):
@@ -279,7 +281,7 @@ def test_a_reader_varying_the_query_cannot_fill_redis_with_copies_of_a_board(boa
     page = "/tasks/t1/leaderboard/"
     wsgi(page)
     assert not wsgi(page).django
-    client = board_cache.redis_client()
+    client = connection.redis_client()
     stored = lambda: len(client.keys("*leaderboard:fast:*"))  # noqa: E731
     before = stored()
     for n in range(fastpath.MAX_VARIANTS + 20):
@@ -324,8 +326,9 @@ def test_a_stale_answer_may_be_kept_only_for_what_is_left_of_its_grace(
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
     settings.BOARD_CACHE_GRACE_CHANGES = 1  # one change makes a rush here
-    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    clock = FakeClock((int(connection.now() / 5) + 1) * 5 + 0.01)
     monkeypatch.setattr(board_cache, "time", clock)
+    monkeypatch.setattr(connection, "time", clock)
     for path in FAST.values():
         assert wsgi(path)["Cache-Control"] == "public, s-maxage=5"  # stored now
     scored(task, teams["bo"], 0.97)
@@ -338,17 +341,17 @@ def test_a_stale_answer_may_be_kept_only_for_what_is_left_of_its_grace(
     clock.sleep(1.8)  # 3 s: another read renews it; 2 s of the grace left
     for path in FAST.values():
         renewer = environ_for(path)
-        assert fastpath.answer(renewer) is None  # past half the grace: this read renders
+        assert fastpath.answer(environ=renewer) is None  # past half the grace: this read renders
         stale = wsgi(path)  # while it renders
         assert not stale.django and stale["Cache-Control"] == "public, s-maxage=2", path
-        fastpath.release(renewer)
+        fastpath.release(environ=renewer)
     clock.sleep(1.5)  # 0.5 s of the grace left: not worth keeping
     for path in FAST.values():
         renewer = environ_for(path)
-        assert fastpath.answer(renewer) is None
+        assert fastpath.answer(environ=renewer) is None
         stale = wsgi(path)
         assert not stale.django and stale["Cache-Control"] == "no-cache", path
-        fastpath.release(renewer)
+        fastpath.release(environ=renewer)
 
 
 def test_a_board_that_changed_while_it_was_rendered_is_kept_only_within_the_grace_of_its_render(
@@ -365,12 +368,13 @@ def test_a_board_that_changed_while_it_was_rendered_is_kept_only_within_the_grac
         scope=board_cache.TASK, pk=task.pk, version=version, valid_until=None
     )
     fresh = HttpResponse(b'{"entries": []}', content_type="application/json")
-    assert fastpath.store(request, fresh) and fresh["Cache-Control"] == "public, s-maxage=5"
+    assert fastpath.store(request=request, response=fresh)
+    assert fresh["Cache-Control"] == "public, s-maxage=5"
     request.board_fast_note = board_cache.FastNote(
         scope=board_cache.TASK, pk=task.pk, version=version - 1, valid_until=None
     )
     late = HttpResponse(b'{"entries": [1]}', content_type="application/json")
-    fastpath.store(request, late)
+    fastpath.store(request=request, response=late)
     assert late["Cache-Control"] == "no-cache"
     # Its render began 0.5 s ago: what is left of the grace since then (whole seconds).
     request.board_fast_note = board_cache.FastNote(
@@ -378,18 +382,18 @@ def test_a_board_that_changed_while_it_was_rendered_is_kept_only_within_the_grac
         pk=task.pk,
         version=version - 1,
         valid_until=None,
-        started=board_cache.now() - 0.5,
+        started=connection.now() - 0.5,
     )
     timed = HttpResponse(b'{"entries": [2]}', content_type="application/json")
-    fastpath.store(request, timed)
+    fastpath.store(request=request, response=timed)
     assert timed["Cache-Control"] == "public, s-maxage=4"
     request.board_fast_note = board_cache.FastNote(
         scope=board_cache.TASK,
         pk=task.pk,
         version=version - 1,
         valid_until=None,
-        started=board_cache.now() - 4.5,
+        started=connection.now() - 4.5,
     )
     slow = HttpResponse(b'{"entries": [3]}', content_type="application/json")
-    fastpath.store(request, slow)
+    fastpath.store(request=request, response=slow)
     assert slow["Cache-Control"] == "no-cache"  # its render took most of the grace

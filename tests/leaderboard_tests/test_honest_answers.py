@@ -19,8 +19,8 @@ from challenges.models import Challenge
 from leaderboard.core.benchmark.first import TeamPair, track_resample_draws
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
 from leaderboard.models import LeaderboardEntry
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.selectors import track_values_of
-from leaderboard.services import task_leaderboard_refresh
 from leaderboard.statistics.first import first_compute, verdict_words
 from leaderboard.statistics.first_samples import task_samples
 from scoring.models import Submission, SubmissionStatus

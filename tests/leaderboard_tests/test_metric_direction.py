@@ -7,7 +7,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from kinds.metrics import METRICS, describe_metrics, metric_direction
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.core.metrics import metric_names
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from challenges.phases import phase_create, phase_current, phase_open, phase_update
 from challenges.services import challenge_reveal
 from leaderboard.boards.shown import rank_sets_hidden
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 from standings.services import challenge_end_now
 from tests.leaderboard_tests.factories import make_task, make_team, scored

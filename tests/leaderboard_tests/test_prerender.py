@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from leaderboard import api, selectors, task_names
 from leaderboard.boards import read as board_read
 from leaderboard.boards import track_first
-from leaderboard.cache import board_cache, fastpath, prerender
+from leaderboard.cache import board_cache, connection, fastpath, prerender
 from leaderboard.tasks import render_boards
 from tests.scoring_tests.factories import ChallengeFactory, TeamFactory, api_client_for
 
@@ -104,7 +104,7 @@ def test_after_a_score_the_boards_readers_read_are_stored_before_any_reader_asks
     ]
     assert run_renders(redis_client) == len(FAST) + WARMED
     for name, path in FAST.items():
-        stored = fastpath.answer(environ_for(path))  # Redis alone, no Django
+        stored = fastpath.answer(environ=environ_for(path))  # Redis alone, no Django
         assert stored is not None and b"0.97" in stored[2], name
         read = wsgi(path)
         assert not read.django and b"0.97" in read.body, name
@@ -164,8 +164,9 @@ def test_a_burst_of_scores_renders_once_and_a_score_after_the_render_starts_rend
     publishes the next one, spaced from the last render's start in a rush."""
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
-    clock = FakeClock(board_cache.now())
+    clock = FakeClock(connection.now())
     monkeypatch.setattr(board_cache, "time", clock)
+    monkeypatch.setattr(connection, "time", clock)
     api = FAST["task api"]
     drain(redis_client)
     assert wsgi(api).django
@@ -193,8 +194,9 @@ def test_in_a_rush_readers_keep_the_last_board_while_it_renders_then_get_the_new
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
     settings.BOARD_CACHE_GRACE_CHANGES = 1  # one change makes a rush here
-    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    clock = FakeClock((int(connection.now() / 5) + 1) * 5 + 0.01)
     monkeypatch.setattr(board_cache, "time", clock)
+    monkeypatch.setattr(connection, "time", clock)
     for path in FAST.values():
         assert wsgi(path).django
     scored(task, teams["bo"], 0.97)
@@ -206,7 +208,7 @@ def test_in_a_rush_readers_keep_the_last_board_while_it_renders_then_get_the_new
     def render_while_read(environ):
         # A reader while the board renders: answered by the fast path (Redis alone).
         if not environ.get(prerender.WARMING):  # (a warming request renders for no reader)
-            during.append(fastpath.answer(environ_for(environ["PATH_INFO"])))
+            during.append(fastpath.answer(environ=environ_for(environ["PATH_INFO"])))
         return call(environ)
 
     monkeypatch.setattr(prerender, "_call", render_while_read)
@@ -233,8 +235,9 @@ def test_a_render_that_fails_gives_the_board_back_to_its_readers(
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
     settings.BOARD_CACHE_GRACE_CHANGES = 1
-    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    clock = FakeClock((int(connection.now() / 5) + 1) * 5 + 0.01)
     monkeypatch.setattr(board_cache, "time", clock)
+    monkeypatch.setattr(connection, "time", clock)
     api = FAST["task api"]
     assert wsgi(api).django
     scored(task, teams["bo"], 0.97)
@@ -247,8 +250,8 @@ def test_a_render_that_fails_gives_the_board_back_to_its_readers(
     assert b"0.97" not in wsgi(api).body  # the last board, within its grace
     clock.sleep(3)
     renewer = environ_for(api)
-    assert fastpath.answer(renewer) is None  # a reader takes the lock: it was given back
-    fastpath.release(renewer)
+    assert fastpath.answer(environ=renewer) is None  # a reader takes the lock: it was given back
+    fastpath.release(environ=renewer)
 
 
 def test_with_the_board_cache_off_nothing_is_published_nor_rendered(
@@ -276,8 +279,9 @@ def test_while_a_quiet_board_renders_its_readers_keep_the_last_one_until_the_gra
     grace after the score, never."""
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5  # 10 changes make a rush: this board is quiet
-    clock = FakeClock(board_cache.now())
+    clock = FakeClock(connection.now())
     monkeypatch.setattr(board_cache, "time", clock)
+    monkeypatch.setattr(connection, "time", clock)
     for path in FAST.values():
         assert wsgi(path).django
     clock.sleep(4)
@@ -287,10 +291,10 @@ def test_while_a_quiet_board_renders_its_readers_keep_the_last_one_until_the_gra
     # at 3.0 the score's time, stored to the microsecond, could leave 2.999999.
     clock.sleep(1.5)
     for path in FAST.values():  # the renders process renders the new boards
-        lock = redis_client.hget(fastpath.key(environ_for(path)), "rendering")
+        lock = redis_client.hget(fastpath.key(environ=environ_for(path)), "rendering")
         assert redis_client.set(lock, "renders", nx=True)
     for name, path in FAST.items():
-        stored = fastpath.answer(environ_for(path))
+        stored = fastpath.answer(environ=environ_for(path))
         assert stored is not None and b"0.61" in stored[2] and b"0.97" not in stored[2], name
         assert ("Cache-Control", "public, s-maxage=3") in stored[1], name
         other = wsgi(path, Accept_Encoding="br")  # a variant the fast path does not hold

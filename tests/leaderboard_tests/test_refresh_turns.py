@@ -1,5 +1,5 @@
 """Board refreshes of one task coalesce: a refresh that finds the task's turn taken does not
-wait for it, and the holder refreshes again after its commit (``leaderboard.cache.refresh_turns``).
+wait for it, and the holder refreshes again after its commit (``leaderboard.refresh``).
 
 On the session's real Redis; the concurrent case on PostgreSQL (its advisory lock), with two
 real connections from two threads.
@@ -13,9 +13,9 @@ import pytest
 import redis
 from django.db import connection, connections, transaction
 
-from leaderboard.cache import refresh_turns
+from leaderboard import refresh
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.tasks import refresh_lagging_boards
 from runtime.localredis import free_port
 from scoring.models import Submission, SubmissionStatus
@@ -98,7 +98,7 @@ def test_a_refresh_finding_the_turn_taken_returns_at_once_and_the_holder_shows_i
         other.start()
         other.join(30)
         assert done.is_set(), "the refresh waited for the turn held by the other transaction"
-        assert int(clean_redis.hget(refresh_turns.REQUESTED, str(task.pk))) == 1
+        assert int(clean_redis.hget(refresh.REQUESTED, str(task.pk))) == 1
         assert public_board(task) == {}  # nothing committed by the holder yet
     finally:
         release.set()
@@ -107,8 +107,8 @@ def test_a_refresh_finding_the_turn_taken_returns_at_once_and_the_holder_shows_i
     # The holder's commit found the count moved during its turn and refreshed again (the
     # pending team's entries).
     assert public_board(task) == {"later": 0.9, "holder": 0.6}
-    assert refresh_turns.refreshes_behind() == []
-    assert refresh_turns.refresh_generation(task.pk).pending == {}
+    assert refresh.refreshes_behind() == []
+    assert refresh.refresh_generation(task_id=task.pk).pending == {}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -119,28 +119,28 @@ def test_the_beat_refreshes_a_board_whose_holder_died_before_its_second_look(cle
     # A refresh passed its turn on (its request counted) and the holder died after its
     # commit: the score is committed, the board does not show it.
     orphaned = scored_quietly(task, "orphaned", 0.8)
-    assert refresh_turns.refresh_requested(task.pk, orphaned.team_id)
+    assert refresh.refresh_requested(task_id=task.pk, team_id=orphaned.team_id)
     assert public_board(task) == {"first": 0.5}
-    assert refresh_turns.refreshes_behind() == [task.pk]
+    assert refresh.refreshes_behind() == [task.pk]
 
     assert refresh_lagging_boards.run() == 1
 
     assert public_board(task) == {"orphaned": 0.8, "first": 0.5}
-    assert refresh_turns.refreshes_behind() == []
+    assert refresh.refreshes_behind() == []
     assert refresh_lagging_boards.run() == 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_without_redis_a_refresh_waits_for_its_turn_and_shows_the_score(monkeypatch):
     dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
-    monkeypatch.setattr(refresh_turns, "client", lambda: dead)  # a Redis nobody listens on
+    monkeypatch.setattr(refresh, "broker_client", lambda: dead)  # a Redis nobody listens on
     task = make_task(slug="no-redis")
     scored_quietly(task, "alone", 0.7)
 
     with transaction.atomic():
         task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
         assert public_board(task) == {"alone": 0.7}  # in the caller's transaction, as before
-    assert refresh_turns.refreshes_behind() == []  # unreachable: nothing to report
+    assert refresh.refreshes_behind() == []  # unreachable: nothing to report
 
 
 def board_state(task) -> list[tuple]:
@@ -203,14 +203,14 @@ def test_a_refresh_for_one_team_also_recomputes_the_teams_whose_refresh_is_pendi
     scored_quietly(task, "first", 0.5)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     skipped = scored_quietly(task, "skipped", 0.9)  # its refresh found the turn taken
-    assert refresh_turns.refresh_requested(task.pk, skipped.team_id)
+    assert refresh.refresh_requested(task_id=task.pk, team_id=skipped.team_id)
     mine = scored_quietly(task, "mine", 0.7)
 
     task_leaderboard_refresh(task_id=task.pk, team_id=mine.team_id, bootstrap=False)
 
     assert public_board(task) == {"skipped": 0.9, "mine": 0.7, "first": 0.5}
-    assert refresh_turns.refreshes_behind() == []
-    assert refresh_turns.refresh_generation(task.pk).pending == {}
+    assert refresh.refreshes_behind() == []
+    assert refresh.refresh_generation(task_id=task.pk).pending == {}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -222,10 +222,10 @@ def test_a_pending_change_of_any_team_makes_the_next_refresh_rebuild_the_whole_b
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     # An organizer hid a submission while a scoring held the turn: a change of no one team.
     Submission.objects.filter(pk=hidden.pk).update(is_hidden=True)
-    assert refresh_turns.refresh_requested(task.pk, None)
+    assert refresh.refresh_requested(task_id=task.pk, team_id=None)
     mine = scored_quietly(task, "mine", 0.6)
 
     task_leaderboard_refresh(task_id=task.pk, team_id=mine.team_id, bootstrap=False)
 
     assert public_board(task) == {"mine": 0.6}
-    assert refresh_turns.refresh_generation(task.pk).pending == {}
+    assert refresh.refresh_generation(task_id=task.pk).pending == {}

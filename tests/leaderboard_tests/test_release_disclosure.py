@@ -19,10 +19,11 @@ from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
+from leaderboard.champion.beat import champion_tick
 from leaderboard.champion.budget import release_budget_take
 from leaderboard.champion.disclosure import COUNTED, WITHHELD
 from leaderboard.champion.selectors import ReleaseCheckRefused
-from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
+from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionCheck, ReleaseCheckUse
 from scoring.models import ReferenceSource, Submission
 from scoring.selectors import next_utc_midnight

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.results.export import COLUMNS
-from leaderboard.services import task_leaderboard_refresh
 from tests.datasets_tests.croissant_support import (  # noqa: F401 - fixture
     croissant_cache,
     plain,

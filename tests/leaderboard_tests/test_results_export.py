@@ -16,8 +16,9 @@ from rest_framework.test import APIClient
 
 from algorithms.models import REPRODUCTION_PROFILE, AlgorithmRun, AlgorithmRunStatus
 from challenges.models import Challenge
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.results.export import COLUMNS
-from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
+from leaderboard.services import leaderboard_bootstrap_compute
 from tests.platform_tests.factories import UserFactory
 from tests.scoring_tests.factories import api_client_for, make_participant
 

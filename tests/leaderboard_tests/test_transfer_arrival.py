@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from algorithms.models import BASELINE_PROFILE, AlgorithmRun, AlgorithmRunStatus
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from tests.scoring_tests.factories import imported_task
 
 from .benchmark_world import _submit, bench_world

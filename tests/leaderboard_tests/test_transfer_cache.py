@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from leaderboard.cache import transfer_cache
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import api_client_for

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from challenges.services import team_member_add
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from notifications import events
 from notifications.models import Topic, Webhook, WebhookDelivery
 from notifications.services import announcement_create

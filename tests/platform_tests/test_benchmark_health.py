@@ -31,7 +31,7 @@ from datasets.services import task_import
 from jobs import registry
 from jobs.celery import celery_app
 from jobs.health import jobs_unsettled
-from leaderboard.champion.services import champion_tick
+from leaderboard.champion.beat import champion_tick
 from scoring.job_types import SCORING
 from scoring.models import Submission
 from tests.algorithms_tests.archives import algorithm_zip

@@ -28,7 +28,7 @@ from jobs.publish_failures import (
     take_unsent,
 )
 from jobs.redis_rest import RestingRedisCache, rest_for
-from leaderboard.cache import board_cache
+from leaderboard.cache import connection
 from scoring.task_names import SCORE_SUBMISSION
 from tests.support.broker import point_celery_at, queued_messages, task_of
 
@@ -241,6 +241,6 @@ def test_the_board_cache_counts_the_platform_s_cache_as_redis():
     """The boards' cache, the fast path and the renders ahead are on with production's cache
     backend (a check of the backend's name by its suffix turned them all off)."""
     with override_settings(CACHES=base.CACHES):
-        assert board_cache._in_redis()
+        assert connection.in_redis()
     with override_settings(CACHES={"default": {"BACKEND": LOCMEM}}):
-        assert not board_cache._in_redis()
+        assert not connection.in_redis()

@@ -19,7 +19,7 @@ from challenges.split_access import (
     ReaderSplit,
     reader_split,
 )
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import (
     ChallengeFactory,

@@ -9,7 +9,8 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from challenges.models import Team
-from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
+from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_cache

@@ -187,11 +187,11 @@ def test_the_soft_time_limit_fails_with_a_readable_reason(classification, monkey
 def test_the_leaderboard_is_refreshed_after_a_score_and_its_failure_is_not_fatal(
     classification, monkeypatch
 ):
-    import leaderboard.services
+    import leaderboard.refresh
 
     refreshed = []
     monkeypatch.setattr(
-        leaderboard.services, "task_leaderboard_refresh", lambda **kw: refreshed.append(kw)
+        leaderboard.refresh, "task_leaderboard_refresh", lambda **kw: refreshed.append(kw)
     )
     first = score(submit(classification, csv_bytes(predictions_frame(classification))))
     # With the scored team: the refresh recomputes its entries, not the whole board.
@@ -200,7 +200,7 @@ def test_the_leaderboard_is_refreshed_after_a_score_and_its_failure_is_not_fatal
     def broken(**kw):
         raise RuntimeError("leaderboard bug")
 
-    monkeypatch.setattr(leaderboard.services, "task_leaderboard_refresh", broken)
+    monkeypatch.setattr(leaderboard.refresh, "task_leaderboard_refresh", broken)
     second = score(submit(classification, csv_bytes(predictions_frame(classification))))
     assert first.status == second.status == SubmissionStatus.SCORED
 

@@ -202,7 +202,7 @@ def test_references_are_rebuilt_and_a_misfit_upload_is_shown_unusable(task, bund
     reasons = {r["name"]: r["unusable_reason"] for r in listed.json()}
     assert reasons["fits"].startswith("It does not fit") and reasons["Trivial baseline"] == ""
     # The board, which lists references, renders with it (the board refresh ran on it).
-    from leaderboard.services import task_leaderboard_refresh
+    from leaderboard.refresh import task_leaderboard_refresh
 
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     board = client.get(f"/tasks/{task.slug}/leaderboard/")

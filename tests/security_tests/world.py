@@ -133,7 +133,7 @@ def build_world(folder: Path) -> World:
     bundle = write_classification_bundle(
         folder / "bundle", rows=60, task={"slug": f"sec-task-{tag}"}
     )
-    with mock.patch("leaderboard.services._publish_bootstrap", _bootstrap_now):
+    with mock.patch("leaderboard.refresh._intervals_requested", _bootstrap_now):
         task = task_import(source=bundle, challenge_slug=challenge.slug, track_slug=f"sec-{tag}")
     users = {
         "a": UserFactory(username=f"sec-alice-{tag}"),
@@ -170,7 +170,7 @@ def build_world(folder: Path) -> World:
     submissions = {}
     with (
         mock.patch("jobs.lifecycle.publish", lambda *a, **kw: True),
-        mock.patch("leaderboard.services._publish_bootstrap", _bootstrap_now),
+        mock.patch("leaderboard.refresh._intervals_requested", _bootstrap_now),
     ):
         for team in ("a", "b"):
             created = submission_create(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from challenges.models import Challenge
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from challenges.models import AuditEvent, Challenge
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from standings.models import FinalStandings
 from standings.services import StandingsError, challenge_end_now
 from tests.leaderboard_tests.factories import make_task, make_team, scored

@@ -14,8 +14,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leaderboard.models import LeaderboardEntry
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.selectors import leaderboard_for_track
-from leaderboard.services import task_leaderboard_refresh
 from standings.core import canonical_json
 from standings.models import FinalStandings
 from standings.selectors import post_challenge_board

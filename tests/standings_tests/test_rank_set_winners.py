@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from challenges.services import challenge_reveal
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from standings.core import separable_from_winner
 from standings.services import challenge_finish, standings_compute
 from tests.leaderboard_tests.factories import make_task, make_team, scored

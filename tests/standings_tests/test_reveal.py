@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from chal_client.main import main as chal_main
 from challenges.models import Challenge
 from challenges.services import challenge_reveal
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from standings.core import canonical_json
 from standings.models import FinalStandings
 from standings.services import challenge_finish, standings_refreeze

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.statistics.first import EMPTY as EMPTY_FIRST
 from leaderboard.statistics.first import comparison_fields
 from scoring.models import Reference, ReferenceSource
