@@ -94,7 +94,7 @@ from runtime.localredis import start_local_redis  # noqa: E402
 from scoring.core.predictions import load_pred  # noqa: E402
 from scoring.services import lifecycle, upload  # noqa: E402
 from scoring.solutions import solution_for_task  # noqa: E402
-from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
+from testkit.archives import make_zip, manifest  # noqa: E402
 
 TRIVIAL = """
 import json, os  # noqa: E402

@@ -68,8 +68,8 @@ from datasets.models import Task  # noqa: E402
 from datasets.services import task_import  # noqa: E402
 from jobs.celery import app  # noqa: E402
 from runtime.localredis import start_local_redis  # noqa: E402
-from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
-from tests.datasets_tests.bundles import write_classification_bundle  # noqa: E402
+from testkit.archives import make_zip, manifest  # noqa: E402
+from testkit.bundles import write_classification_bundle  # noqa: E402
 
 TRIVIAL = """
 import json, os  # noqa: E402

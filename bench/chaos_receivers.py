@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-from tests.support.webhook_receiver import authentic
+from testkit.webhook_receiver import authentic
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from algorithms.models import AlgorithmVersion
 from jobs.liveness import Liveness
-from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
+from testkit.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive
 
 

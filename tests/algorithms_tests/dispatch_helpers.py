@@ -4,7 +4,7 @@ another: tests/platform_tests/test_test_imports.py)."""
 from __future__ import annotations
 
 from algorithms.models import AlgorithmVersion
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive
 
 

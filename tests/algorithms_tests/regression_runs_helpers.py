@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.algorithms_tests.archives import make_zip, manifest
+from testkit.archives import make_zip, manifest
 
 LINEAR_MAIN = """
 import json, os

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from algorithms.core import ArchiveInvalid, ArchiveLimits, extract_archive, validate_archive
-from tests.algorithms_tests.archives import algorithm_zip, bomb_zip, make_zip, manifest
+from testkit.archives import algorithm_zip, bomb_zip, make_zip, manifest
 
 
 def test_valid_archive_declares_name_description_entrypoint(tmp_path: Path) -> None:

@@ -38,9 +38,9 @@ from scoring.services.lifecycle import submission_score
 from standings.models import FinalStandings
 from standings.selectors import post_challenge_board
 from standings.services import challenge_finish
-from tests.algorithms_tests.archives import HONEST_MAIN
+from testkit.archives import HONEST_MAIN
+from testkit.bundles import write_classification_bundle
 from tests.algorithms_tests.services_helpers import queue
-from tests.datasets_tests.bundles import write_classification_bundle
 from tests.scoring_tests.factories import (
     Participant,
     UserFactory,

@@ -13,7 +13,7 @@ import pytest
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.benchmark import benchmark_tick
 from leaderboard.transfer.matrix import transfer_matrix
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm
 from tests.scoring_tests.factories import imported_task, make_participant
 from tests.support.broker import lose_messages

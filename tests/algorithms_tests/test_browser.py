@@ -8,7 +8,7 @@ import re
 import pytest
 
 from algorithms.models import AlgorithmRun
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery_worker, pytest.mark.slow]

@@ -19,8 +19,8 @@ from django.conf import settings
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from jobs import lifecycle
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import (
     assert_worker_survives,
     start_running,

@@ -22,9 +22,9 @@ from scoring.core import load_predictions
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create_for_job
+from testkit.bundles import write_regression_bundle
 from tests.algorithms_tests.regression_runs_helpers import linear_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
-from tests.datasets_tests.bundles import write_regression_bundle
 from tests.scoring_tests.factories import UserFactory, api_client_for, solution_frame
 
 pytestmark = pytest.mark.slow

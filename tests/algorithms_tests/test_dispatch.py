@@ -26,7 +26,7 @@ from algorithms.services.profiles import (
     TEAM,
 )
 from algorithms.services.runs import algorithm_runs_queue, run_create
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive
 
 from .dispatch_helpers import version_of

@@ -16,8 +16,8 @@ from algorithms.services.profiles import TEAM
 from algorithms.services.runs import algorithm_run_cancel, run_create
 from jobs import lifecycle
 from scoring.models import Submission
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import (
     start_runs,
     upload_algorithm,

@@ -16,7 +16,7 @@ from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.runs import algorithm_runs_sweep
 from jobs.models import JobClaim
 from scoring.models import Submission
-from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
+from testkit.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm, wait_run
 from tests.support.processes import alive, descendants
 from tests.support.waiting import wait_for

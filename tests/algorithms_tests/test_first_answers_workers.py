@@ -26,7 +26,7 @@ from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import BASELINE_STRESS, BENCHMARK
 from algorithms.services.runs import run_create
 from algorithms.services.stress_queue import stress_queue
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import upload_algorithm
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task

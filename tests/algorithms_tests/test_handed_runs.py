@@ -29,7 +29,7 @@ from algorithms.services.runs import run_create
 from leaderboard.transfer.matrix import transfer_matrix
 from scoring.core import load_predictions, save_predictions, score_file
 from scoring.solutions import solution_for_task
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive
 
 pytestmark = pytest.mark.slow

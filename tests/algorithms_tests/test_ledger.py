@@ -16,7 +16,7 @@ from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.sandbox.cgroups import MEMORY, PIDS, CgroupHost, host_cgroups
 from algorithms.sandbox.ledger import MemoryBudgetExceeded, MemoryLedger
 from algorithms.services.execute import algorithm_run_execute
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
 
 

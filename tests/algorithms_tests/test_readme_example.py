@@ -26,9 +26,9 @@ from algorithms.sandbox.command import LAUNCHER
 from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
-from tests.algorithms_tests.archives import make_zip
+from testkit.archives import make_zip
+from testkit.bundles import write_regression_bundle
 from tests.algorithms_tests.services_helpers import post_archive, queue
-from tests.datasets_tests.bundles import write_regression_bundle
 from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 
 pytestmark = pytest.mark.slow

@@ -24,7 +24,7 @@ from algorithms.models import AlgorithmRun
 from algorithms.services.benchmark import benchmark_tick
 from algorithms.services.manifest import SAME_WORKER
 from jobs.republish import jobs_republish
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import upload_algorithm
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task

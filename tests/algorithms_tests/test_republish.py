@@ -26,9 +26,9 @@ from jobs.health import jobs_unsettled
 from jobs.liveness import broker_redis
 from jobs.models import JobRepublished
 from jobs.republish import jobs_republish
+from testkit.bundles import write_classification_bundle
 from tests.algorithms_tests.benchmark_helpers import beating
 from tests.algorithms_tests.dispatch_helpers import version_of
-from tests.datasets_tests.bundles import write_classification_bundle
 from tests.support.broker import pop_message, queue_length, queued_messages, task_of
 from tests.support.celery_worker import REPO, manage_env
 

@@ -23,7 +23,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from scoring.services.sweep import submission_rescore
 from scoring.solutions import solution_cache
-from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
+from testkit.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.scoring_tests.factories import UserFactory, api_client_for

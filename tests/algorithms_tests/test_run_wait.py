@@ -15,7 +15,7 @@ from algorithms.services.execute import algorithm_run_execute
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from scoring.task_names import SCORE_SUBMISSION
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.support.broker import queued_messages, task_of
 

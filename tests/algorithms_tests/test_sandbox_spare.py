@@ -24,7 +24,7 @@ from algorithms.sandbox.base import SandboxJob
 from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import TEAM, served_with
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm, wait_run
 from tests.support.waiting import wait_for
 

@@ -21,7 +21,7 @@ from algorithms.models import AlgorithmRun
 from algorithms.sandbox.command import LOADAVG, MOUNTINFO, MOUNTS, runtime_paths
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.staging import staging_folder_create, staging_root
-from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
+from testkit.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create_for_job
-from tests.algorithms_tests.archives import algorithm_zip, make_zip, manifest
+from testkit.archives import algorithm_zip, make_zip, manifest
 from tests.scoring_tests.factories import UserFactory, api_client_for, upload
 
 from .services_helpers import post_archive, queue

@@ -27,7 +27,7 @@ from datasets.services import task_import
 from leaderboard.boards.read import task_board
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
-from tests.datasets_tests.conftest import DEMO_CACHE
+from testkit.demo_data import DEMO_CACHE
 
 pytestmark = pytest.mark.slow
 

@@ -30,7 +30,7 @@ from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create_for_job
 from scoring.solutions import solution_for_task
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import BRITTLE_MAIN, ROBUST_MAIN, write_products_bundle
 from tests.scoring_tests.factories import (
     ChallengeFactory,

@@ -16,7 +16,7 @@ import pytest
 from algorithms.models import AlgorithmRun
 from algorithms.services.stress_queue import stress_queue
 from datasets.services import task_import
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import BRITTLE_MAIN, ROBUST_MAIN, write_products_bundle
 from tests.algorithms_tests.worker_helpers import (
     start_runs,

@@ -14,9 +14,9 @@ from algorithms.models import AlgorithmRun
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.taskfolder import task_folder_write
 from datasets.services import task_import
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
+from testkit.bundles import write_regression_bundle
 from tests.algorithms_tests.services_helpers import post_archive, queue
-from tests.datasets_tests.bundles import write_regression_bundle
 from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 
 pytestmark = pytest.mark.slow

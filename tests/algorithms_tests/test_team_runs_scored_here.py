@@ -30,7 +30,7 @@ from scoring.services import lifecycle
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create
 from scoring.task_names import SCORE_SUBMISSION
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.scoring_tests.factories import upload
 from tests.support.broker import queued_messages, task_of

@@ -13,8 +13,8 @@ import pytest
 
 from algorithms.models import AlgorithmRun
 from scoring.models import Submission
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.conftest import WORKER_SECRET
 from tests.scoring_tests.factories import upload
 
@@ -148,7 +148,7 @@ def test_sleeping_past_the_wall_clock_is_killed(world, algorithms_worker, settin
 
 
 def test_symlink_and_archive_bomb_are_refused_at_upload(world, broker):
-    from tests.algorithms_tests.archives import bomb_zip, make_zip, manifest
+    from testkit.archives import bomb_zip, make_zip, manifest
 
     client = world.participant.api()
     with_link = make_zip(

@@ -15,8 +15,8 @@ import pytest
 
 from algorithms.services.output import INVALID
 from scoring.core import SubmissionInvalid, read_submission_file
+from testkit.archives import HONEST_MAIN
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.archives import HONEST_MAIN
 from tests.algorithms_tests.hostcheck import (
     MIB,
     allocated_bytes,

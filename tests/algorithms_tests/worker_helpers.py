@@ -3,7 +3,7 @@ another: tests/platform_tests/test_test_imports.py)."""
 
 from __future__ import annotations
 
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.scoring_tests.factories import upload
 from tests.support.waiting import wait_for
 

@@ -31,7 +31,7 @@ from scoring.services.reference_builds import (
     reference_trivial_build,
     reference_trivial_queue,
 )
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
+from testkit.bundles import write_classification_bundle, zip_bundle
 from tests.scoring_tests.factories import api_client_for, imported_task, make_participant
 from tests.support.broker import queued_messages, task_of
 from tests.support.celery_worker import REPO, WorkerProcess, manage_env

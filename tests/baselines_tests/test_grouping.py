@@ -19,7 +19,7 @@ from scoring.models import SubmissionStatus
 from scoring.selectors import submission_algorithm
 from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.datasets_tests.core_grouping_helpers import GROUPING
 
 from .grouping_helpers import WORDS, _records  # noqa: F401

@@ -28,7 +28,7 @@ from datasets.demo import DemoTask
 from datasets.models import Task
 from datasets.services import task_import
 from operations.demo_budget import DEMO_RUN_BUDGET
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.scoring_tests.factories import ChallengeFactory
 
 pytestmark = pytest.mark.django_db

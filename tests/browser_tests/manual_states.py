@@ -44,7 +44,7 @@ from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.models import Submission
 from scoring.services.references import reference_upload
 from scoring.services.upload import submission_create
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import BRITTLE_MAIN, ROBUST_MAIN, write_products_bundle
 from tests.leaderboard_tests.benchmark_world import BenchWorld, bench_world
 from tests.leaderboard_tests.champion_world import gate_task, world_of

@@ -10,8 +10,8 @@ import pytest
 from challenges.models import Challenge
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
+from testkit.bundles import write_classification_bundle, zip_bundle
 from tests.browser_tests.conftest import PASSWORD
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
 from tests.platform_tests.factories import UserFactory
 from tests.support.browser import login
 

@@ -9,8 +9,8 @@ from common.numbers import number_text
 from datasets.services import task_import
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
+from testkit.bundles import write_regression_bundle
 from tests.browser_tests.conftest import PASSWORD
-from tests.datasets_tests.bundles import write_regression_bundle
 from tests.scoring_tests.factories import ChallengeFactory, make_participant
 from tests.support.browser import login
 

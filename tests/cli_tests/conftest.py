@@ -18,7 +18,7 @@ from chal_client.main import main
 from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from testkit.bundles import write_classification_bundle, write_matching_bundle
 from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 

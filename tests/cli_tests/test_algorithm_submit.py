@@ -11,7 +11,7 @@ import pytest
 
 from algorithms.models import AlgorithmRun, AlgorithmVersion
 from scoring.models import Submission
-from tests.algorithms_tests.archives import HONEST_MAIN, manifest
+from testkit.archives import HONEST_MAIN, manifest
 
 pytestmark = [pytest.mark.slow, pytest.mark.celery_worker]
 

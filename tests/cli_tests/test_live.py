@@ -27,7 +27,7 @@ from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
-from tests.datasets_tests.bundles import write_regression_bundle
+from testkit.bundles import write_regression_bundle
 from tests.leaderboard_tests.factories import make_team, scored
 from tests.platform_tests.factories import TeamFactory, UserFactory, api_key
 from tests.scoring_tests.factories import (

@@ -17,7 +17,7 @@ from chal_client.robustness import robustness_cell, shows_robustness
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import ROBUST_MAIN, write_products_bundle
 from tests.cli_tests.conftest import PASSWORD
 from tests.scoring_tests.factories import ChallengeFactory, make_participant, upload

@@ -297,7 +297,7 @@ def test_the_log_is_listed_filtered_searched_and_exported(console, organizer, wo
 
 def test_importing_a_bundle_records_one_event(console, organizer, tmp_path):
     from datasets.services import task_import
-    from tests.datasets_tests.bundles import write_classification_bundle
+    from testkit.bundles import write_classification_bundle
 
     folder = write_classification_bundle(tmp_path / "b", task={"slug": "shapes"})
     task = task_import(source=folder, challenge_slug="c2", track_slug="k", actor=organizer)

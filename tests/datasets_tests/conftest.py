@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
+from testkit.demo_data import DEMO_CACHE, DemoBundle, stored_files
 from tests.datasets_tests.factories import UserFactory, token_for
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
-
-# Demo sources downloaded once (the py-entitymatching sdist) are kept between test runs here.
-DEMO_CACHE = Path(os.environ.get("DEMO_CACHE_DIR", str(Path(settings.BASE_DIR) / "var" / "cache")))
-
-
-def stored_files() -> set[Path]:
-    """Every file under media, private and staging (the places an import writes to)."""
-    roots = [
-        Path(settings.MEDIA_ROOT),
-        Path(settings.PRIVATE_ROOT),
-        Path(settings.DATA_DIR) / "staging",
-    ]
-    return {p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()}
-
-
-def data_dir_files() -> set[Path]:
-    """Every file under DATA_DIR but the test database, its journals and caches."""
-    root = Path(settings.DATA_DIR)
-    return {
-        p
-        for p in root.rglob("*")
-        if p.is_file() and ".sqlite3" not in p.name and "cache" not in p.relative_to(root).parts
-    }
 
 
 @pytest.fixture(autouse=True)
@@ -79,14 +53,6 @@ def organizer_api(organizer) -> APIClient:
     return api_client_for(organizer)
 
 
-@dataclass(frozen=True)
-class DemoBundle:
-    slug: str
-    track_slug: str
-    path: Path | None
-    unavailable: str = ""
-
-
 @pytest.fixture(scope="session")
 def demo_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoBundle]:
     """Every demo task's bundle, built once per session (a task whose source is unavailable
@@ -103,12 +69,6 @@ def demo_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoBund
         else:
             built[demo.slug] = DemoBundle(demo.slug, demo.track_slug, path)
     return built
-
-
-def demo_slugs() -> list[str]:
-    from datasets.demo import DEMO_TASKS
-
-    return [demo.slug for demo in DEMO_TASKS]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     DROP,
     classification_frames,
     png_bytes,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 
 GROUPING = {"kind": "grouping", "slug": "demo-grouping", "title": "Demo grouping"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     write_regression_bundle,

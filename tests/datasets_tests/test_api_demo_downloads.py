@@ -13,7 +13,7 @@ import pytest
 
 from datasets.core import read_standard_csv, read_standard_parquet
 from datasets.services import task_import
-from tests.datasets_tests.conftest import DemoBundle, demo_slugs
+from testkit.demo_data import DemoBundle, demo_slugs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -12,12 +12,12 @@ from django.core.management.base import CommandError
 
 from challenges.models import Challenge
 from datasets.models import Task
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     zip_bundle,
 )
-from tests.datasets_tests.conftest import data_dir_files
+from testkit.demo_data import data_dir_files
 from tests.datasets_tests.core_broken_helpers import CASES, Case
 from tests.support.celery_worker import run_manage
 

@@ -19,12 +19,13 @@ from leaderboard.services import leaderboard_bootstrap_compute
 from operations.demo_entries import EXAMPLE_TEAMS
 from operations.management.commands import load_demo as load_demo_command
 from scoring.models import SubmissionStatus
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     write_regression_bundle,
 )
-from tests.datasets_tests.conftest import DEMO_CACHE, api_client_for
+from testkit.demo_data import DEMO_CACHE
+from tests.datasets_tests.conftest import api_client_for
 from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.datasets_tests.factories import UserFactory
 

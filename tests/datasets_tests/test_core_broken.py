@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from datasets.core import BundleInvalid, prepare_task, validate_bundle
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     zip_bundle,
 )

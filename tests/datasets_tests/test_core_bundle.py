@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 
 from datasets.core import BundleInvalid, open_bundle
-from tests.datasets_tests.bundles import write_classification_bundle, write_zip, zip_bundle
+from testkit.bundles import write_classification_bundle, write_zip, zip_bundle
 
 
 def _tree(root: Path) -> set[str]:

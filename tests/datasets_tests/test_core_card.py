@@ -10,7 +10,7 @@ import pytest
 
 from datasets.core import prepare_task
 from datasets.core.card import build_card
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from testkit.bundles import write_classification_bundle, write_matching_bundle
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from datasets.core import prepare_task
 from datasets.core.infer import infer_type
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 
 
 def _infer(values: list, exists: set[str] | None = None) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from datasets.core import BundleInvalid, prepare_task
 from datasets.core.spec import OpisSpec, read_task_spec
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from testkit.bundles import write_classification_bundle, write_matching_bundle
 
 DEFAULT = {"group_column": None, "group_source": None, "range": [0.05, 0.95], "min_group_rows": 20}
 

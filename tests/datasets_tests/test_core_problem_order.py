@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from datasets.core import BundleInvalid, validate_bundle
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     png_bytes,
     write_classification_bundle,
     write_matching_bundle,

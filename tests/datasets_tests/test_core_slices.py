@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from datasets.core import BundleInvalid, prepare_task
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from testkit.bundles import write_classification_bundle, write_matching_bundle
 
 
 def test_categorical_test_columns_become_the_task_s_slices(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from common.split import split_public_private
 from datasets.core import prepare_task
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from testkit.bundles import write_classification_bundle, write_matching_bundle
 
 
 def _labels(counts: dict[str, int]) -> pd.Series:

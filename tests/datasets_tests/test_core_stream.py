@@ -28,7 +28,7 @@ from common.numbered import Spread, shape_metadata
 from datasets.core import BundleInvalid, prepare_task, standardize, validate_bundle
 from datasets.core.stream import StreamedOutput
 from kinds import kind_get
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     write_regression_bundle,

@@ -16,7 +16,7 @@ from datasets.core import (
     read_standard_parquet,
     validate_bundle,
 )
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     DROP,
     classification_frames,
     image_path,

@@ -16,7 +16,8 @@ import requests
 from challenges.models import Challenge, Team, TeamMembership
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.conftest import DemoBundle, api_client_for, demo_slugs
+from testkit.demo_data import DemoBundle, demo_slugs
+from tests.datasets_tests.conftest import api_client_for
 from tests.datasets_tests.croissant_support import (  # noqa: F401 - fixture
     croissant_cache,
     records_frame,

@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.conftest import DemoBundle, data_dir_files
+from testkit.demo_data import DemoBundle, data_dir_files
 from tests.datasets_tests.croissant_support import croissant_cache  # noqa: F401 - fixture
 from tests.datasets_tests.factories import UserFactory, imported_task, token_for
 from tests.scoring_tests.factories import predictions_frame, solution_frame

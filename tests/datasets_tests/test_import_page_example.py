@@ -12,7 +12,7 @@ import yaml
 from datasets.core import validate_bundle
 from datasets.core.spec import KEYS, read_task_spec
 from kinds.registry import KINDS
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "organizers" / "import-a-task.md"
 

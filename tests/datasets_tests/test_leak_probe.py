@@ -14,7 +14,7 @@ import pytest
 from datasets.core.leakprobe import MIN_ROWS, leak_probe
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from testkit.bundles import write_classification_bundle, write_matching_bundle
 from tests.support.celery_worker import run_manage
 
 ROWS = 300

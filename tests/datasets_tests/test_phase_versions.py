@@ -26,7 +26,7 @@ from datasets.version_uploads import task_version_check
 from scoring.models import Submission
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
+from testkit.bundles import write_classification_bundle, zip_bundle
 from tests.datasets_tests.factories import UserFactory, imported_task
 from tests.scoring_tests.factories import (
     api_client_for,

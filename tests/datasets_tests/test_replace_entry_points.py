@@ -15,8 +15,8 @@ from django.test import Client
 from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.version_uploads import task_version_check
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
-from tests.datasets_tests.conftest import data_dir_files
+from testkit.bundles import write_classification_bundle, zip_bundle
+from testkit.demo_data import data_dir_files
 from tests.datasets_tests.factories import imported_task
 from tests.support.celery_worker import run_manage
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from datasets.services import task_import
-from tests.datasets_tests.conftest import DemoBundle, demo_slugs
+from testkit.demo_data import DemoBundle, demo_slugs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ import pytest
 
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
-from tests.datasets_tests.bundles import write_matching_bundle
-from tests.datasets_tests.conftest import stored_files
+from testkit.bundles import write_matching_bundle
+from testkit.demo_data import stored_files
 from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 
 pytestmark = pytest.mark.django_db

@@ -15,12 +15,12 @@ from challenges.models import Challenge, Track
 from datasets.core import read_standard_parquet
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     zip_bundle,
 )
-from tests.datasets_tests.conftest import stored_files
+from testkit.demo_data import stored_files
 from tests.datasets_tests.factories import ChallengeFactory, TrackFactory, imported_task
 
 pytestmark = pytest.mark.django_db

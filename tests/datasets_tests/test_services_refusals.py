@@ -19,7 +19,7 @@ from django.conf import settings
 from challenges.models import Challenge, Track
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     DROP,
     png_bytes,
     write_classification_bundle,
@@ -27,7 +27,7 @@ from tests.datasets_tests.bundles import (
     write_zip,
     zip_bundle,
 )
-from tests.datasets_tests.conftest import data_dir_files
+from testkit.demo_data import data_dir_files
 
 pytestmark = pytest.mark.django_db
 

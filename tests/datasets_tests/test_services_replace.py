@@ -13,14 +13,14 @@ import pytest
 from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion
 from datasets.replace import TaskReplaceError, task_bundle_replace
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     CLASSES,
     write_classification_bundle,
     write_matching_bundle,
     write_zip,
     zip_bundle,
 )
-from tests.datasets_tests.conftest import stored_files
+from testkit.demo_data import stored_files
 from tests.datasets_tests.factories import UserFactory, imported_task
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from datasets.models import Task, TaskVersion, TaskVersionUpload
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
+from testkit.bundles import write_classification_bundle, zip_bundle
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     TeamFactory,

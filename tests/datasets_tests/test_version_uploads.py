@@ -30,8 +30,8 @@ from datasets.job_types import VERSION_CHECK
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.version_uploads import task_version_check, task_version_uploads_sweep
 from jobs import lifecycle
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
-from tests.datasets_tests.conftest import data_dir_files
+from testkit.bundles import write_classification_bundle, zip_bundle
+from testkit.demo_data import data_dir_files
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     TeamFactory,

@@ -14,7 +14,7 @@ import pytest
 
 from datasets.models import Task, TaskVersion
 from datasets.replace import task_bundle_replace
-from tests.datasets_tests.bundles import CLASSES, write_classification_bundle, zip_bundle
+from testkit.bundles import CLASSES, write_classification_bundle, zip_bundle
 from tests.datasets_tests.conftest import api_client_for
 from tests.datasets_tests.factories import UserFactory, imported_task
 

@@ -11,8 +11,8 @@ from django.test import Client
 
 from challenges.models import Challenge
 from datasets.models import Task
-from tests.datasets_tests.bundles import write_classification_bundle, write_zip, zip_bundle
-from tests.datasets_tests.conftest import data_dir_files
+from testkit.bundles import write_classification_bundle, write_zip, zip_bundle
+from testkit.demo_data import data_dir_files
 from tests.datasets_tests.factories import TrackFactory, imported_task
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from testkit.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 from tests.discussion_tests.discussion_helpers import World, make_world
 from tests.support.broker import priority_lists, queued_messages, task_of
 from tests.support.smtp import smtp_server  # noqa: F401 - fixture
-from tests.support.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 
 
 @pytest.fixture

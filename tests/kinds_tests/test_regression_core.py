@@ -25,7 +25,7 @@ from leaderboard.core.ranking import SubmissionInput, rank_entries, select_team_
 from leaderboard.core.track import relative_to_baseline, track_standings
 from leaderboard.core.transfer import transfer_cell
 from scoring.core import Aligned, Solution, SubmissionInvalid, score_file
-from tests.datasets_tests.bundles import write_regression_bundle
+from testkit.bundles import write_regression_bundle
 
 KIND = kind_get("regression")
 

@@ -28,7 +28,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.scoring_tests.factories import csv_bytes, solution_frame
 
 RED_EVERY = 16

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from leaderboard.models import ChampionChange, ChampionCheck, ChampionCheckStatus
 from notifications.models import DeliveryStatus, Webhook, WebhookDelivery
 from scoring.services.references import reference_upload
+from testkit.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 from tests.browser_tests.conftest import PASSWORD
 from tests.leaderboard_tests.champion_world import gate_task, oracle, world_of
 from tests.platform_tests.factories import api_key
@@ -21,7 +22,6 @@ from tests.scoring_tests.factories import ChallengeFactory, make_participant, up
 from tests.support.browser import login
 from tests.support.celery_worker import WorkerProcess
 from tests.support.waiting import wait_for
-from tests.support.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.browser, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from datasets.models import Task
 from leaderboard.champion.beat import champion_tick
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, ChampionCheckStatus
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.scoring_tests.factories import (
     api_client_for,
     csv_bytes,

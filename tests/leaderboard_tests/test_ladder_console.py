@@ -20,7 +20,7 @@ from datasets.models import Task
 from datasets.services import task_import
 from leaderboard.models import LadderStep, LeaderboardEntry
 from scoring.models import Submission
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     write_regression_bundle,

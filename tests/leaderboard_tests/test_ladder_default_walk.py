@@ -39,12 +39,12 @@ from leaderboard.transfer.matrix import LADDER_CELL
 from scoring.api import LADDER_WITHHELD as SUBMISSION_WITHHELD
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create_for_job
-from tests.baselines_tests.grouping_helpers import _records
-from tests.datasets_tests.bundles import (
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     write_regression_bundle,
 )
+from tests.baselines_tests.grouping_helpers import _records
 from tests.scoring_tests.factories import (
     api_client_for,
     make_participant,

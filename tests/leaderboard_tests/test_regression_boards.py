@@ -27,7 +27,7 @@ from scoring.models import Reference, ReferenceSource, SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create_for_job
 from standings.services import standings_compute
-from tests.datasets_tests.bundles import write_classification_bundle, write_regression_bundle
+from testkit.bundles import write_classification_bundle, write_regression_bundle
 from tests.scoring_tests.factories import ChallengeFactory, TeamFactory, solution_frame
 
 pytestmark = pytest.mark.django_db

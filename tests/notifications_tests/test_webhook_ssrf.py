@@ -25,8 +25,8 @@ from notifications import outbound
 from notifications.core import address_allowed, sign_body, signature_valid
 from notifications.models import DeliveryStatus, Webhook, WebhookDelivery
 from notifications.webhooks import webhook_deliver
+from testkit.webhook_receiver import authentic
 from tests.platform_tests.factories import ChallengeFactory
-from tests.support.webhook_receiver import authentic
 
 pytestmark = pytest.mark.django_db
 

@@ -49,7 +49,7 @@ def table_names(text: str) -> set[str]:
     return set(re.findall(r"^\| `([\w-]+)` \|", text, flags=re.M))
 
 
-NOT_SEARCHED = (".venv", "tests", "bench", "docs", "node_modules")
+NOT_SEARCHED = (".venv", "tests", "testkit", "bench", "docs", "node_modules")
 
 
 def management_commands(root: Path = REPO) -> set[str]:
@@ -131,7 +131,7 @@ def test_every_variable_the_configuration_page_lists_is_read_by_the_product() ->
         *REPO.glob("docker/*"),
         *REPO.glob("scripts/*.sh"),
     ]
-    skipped = ("tests", "bench", "docs", ".venv", "client")
+    skipped = ("tests", "testkit", "bench", "docs", ".venv", "client")
     text = "\n".join(
         p.read_text(encoding="utf-8", errors="replace")
         for p in product

@@ -34,7 +34,7 @@ from jobs.health import jobs_unsettled
 from leaderboard.champion.beat import champion_tick
 from scoring.job_types import SCORING
 from scoring.models import Submission
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import ROBUST_MAIN, write_products_bundle
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.scoring_tests.factories import ChallengeFactory, UserFactory, make_participant, upload

@@ -41,14 +41,14 @@ import numpy as np
 import pytest
 import requests
 
-from tests.algorithms_tests.archives import algorithm_zip
-from tests.baselines_tests.grouping_helpers import _records
-from tests.datasets_tests.bundles import (
+from testkit.archives import algorithm_zip
+from testkit.bundles import (
     write_classification_bundle,
     write_matching_bundle,
     write_regression_bundle,
 )
-from tests.datasets_tests.conftest import DEMO_CACHE
+from testkit.demo_data import DEMO_CACHE
+from tests.baselines_tests.grouping_helpers import _records
 from tests.support.platform_run import Platform, running_platform
 from tests.support.waiting import wait_for
 

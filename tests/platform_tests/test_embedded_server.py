@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.datasets_tests.bundles import CLASSES, write_classification_bundle
+from testkit.bundles import CLASSES, write_classification_bundle
 from tests.support.platform_run import Platform, running_platform
 from tests.support.processes import descendants, wait_all_gone
 from tests.support.waiting import wait_for

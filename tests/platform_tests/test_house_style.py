@@ -16,9 +16,9 @@
   section of docs/architecture.md it names ("docs/architecture.md §12", or by title:
   "docs/architecture.md, \"Lost messages\"", "docs/architecture.md, House style: services").
 
-The product is every top-level package of the repository but the suite, the benches, the
-docs and the scripts, read from the repository itself, so a new app is checked from its first
-commit.
+The product is every top-level package of the repository but the suite, its shared helpers
+(``testkit``), the benches, the docs and the scripts, read from the repository itself, so a
+new app is checked from its first commit.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from radon.complexity import cc_visit
 
 REPO = Path(__file__).resolve().parents[2]
-NOT_PRODUCT = ("tests", "bench", "docs", "scripts")
+NOT_PRODUCT = ("tests", "testkit", "bench", "docs", "scripts")
 MAX_COMPLEXITY = 25
 
 
@@ -334,7 +334,7 @@ def test_every_document_the_code_cites_exists() -> None:
     files = [*product_files((".py", ".html", ".js", ".sh")), REPO / "README.md"]
     # The suite, the benches and the manual cite sections too (their paths are not checked
     # here: the tests write missing ones on purpose, and mkdocs checks the manual's links).
-    suite = [*(REPO / "tests").rglob("*.py"), *(REPO / "bench").rglob("*.py")]
+    suite = [path for root in ("tests", "testkit", "bench") for path in (REPO / root).rglob("*.py")]
     suite += sorted((REPO / "docs").rglob("*.md"))
     cited = sections = 0
     for path in files + suite:

@@ -22,8 +22,8 @@ from datasets.models import Task
 from datasets.replace import task_bundle_replace
 from scoring.models import Reference, ReferenceSource, Submission
 from standings.models import MethodWriteup
-from tests.algorithms_tests.archives import make_zip, manifest
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.archives import make_zip, manifest
+from testkit.bundles import write_classification_bundle
 from tests.scoring_tests.factories import imported_task, make_participant
 
 pytestmark = pytest.mark.django_db(transaction=True)

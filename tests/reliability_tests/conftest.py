@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from challenges.models import Challenge
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.platform_tests.factories import (
     ChallengeFactory,
     TeamFactory,

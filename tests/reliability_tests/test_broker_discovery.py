@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from runtime.localredis import LocalRedis, start_local_redis
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.support.platform_run import Platform, running_platform
 from tests.support.processes import descendants
 from tests.support.waiting import wait_for
@@ -39,7 +39,7 @@ from django.contrib.auth import get_user_model
 from algorithms.services.upload import algorithm_version_create
 from challenges.models import Challenge
 from challenges.services import team_create
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 
 challenge = Challenge.objects.get(slug="discovery")
 ada = get_user_model().objects.create_user("ada", "ada@example.org", "not-used-here")

@@ -31,13 +31,13 @@ from notifications.models import MailDelivery, MailStatus, Webhook, WebhookDeliv
 from notifications.services import announcement_create
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
+from testkit.bundles import write_classification_bundle
+from testkit.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm
-from tests.datasets_tests.bundles import write_classification_bundle
 from tests.reliability_tests.conftest import make_setup
 from tests.support.smtp import smtp_server  # noqa: F401 - fixture
 from tests.support.waiting import wait_for, wait_logged
-from tests.support.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 

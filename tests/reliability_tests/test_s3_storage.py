@@ -185,7 +185,7 @@ def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bu
     same scores as on a local disk."""
     from scoring.core import score_file
     from scoring.solutions import task_solution_load
-    from tests.datasets_tests.bundles import CLASSES
+    from testkit.bundles import CLASSES
     from tests.scoring_tests.solution_keyfile_helpers import keyed_task, shuffled_csv
 
     task, ids = keyed_task(tmp_path, slug="keyed-s3")

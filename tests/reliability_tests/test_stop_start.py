@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.support.delays import slow_baseline_dir
 from tests.support.platform_run import Platform, running_platform
 from tests.support.waiting import wait_for

@@ -17,7 +17,7 @@ from sklearn import metrics as sk
 from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from testkit.bundles import write_classification_bundle, write_matching_bundle
 from tests.platform_tests.factories import (
     ChallengeFactory,
     TeamFactory,

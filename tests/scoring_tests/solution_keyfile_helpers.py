@@ -11,7 +11,7 @@ import pandas as pd
 
 from common import idkeys
 from datasets.models import Task
-from tests.datasets_tests.bundles import CLASSES
+from testkit.bundles import CLASSES
 from tests.datasets_tests.factories import imported_task
 
 N = idkeys.KEYS_MIN_ROWS + 300  # enough ids for scoring to place them by their keys

@@ -18,7 +18,7 @@ from datasets.models import Task
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import submission_score
-from tests.datasets_tests.bundles import write_regression_bundle
+from testkit.bundles import write_regression_bundle
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     csv_bytes,

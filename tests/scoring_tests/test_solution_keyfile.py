@@ -19,7 +19,7 @@ from datasets.replace import task_bundle_replace
 from scoring.core import SubmissionInvalid, idindex, score_file
 from scoring.core.solution import Solution
 from scoring.solutions import task_solution_load
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.datasets_tests.factories import UserFactory, imported_task
 
 from .solution_keyfile_helpers import N, keyed_frames, keyed_task, shuffled_csv, uuids

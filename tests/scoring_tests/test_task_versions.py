@@ -25,7 +25,7 @@ from scoring.services.references import reference_trivial_ensure, reference_uplo
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_for_task
 from scoring.tasks import score_submission
-from tests.datasets_tests.bundles import CLASSES, write_classification_bundle, zip_bundle
+from testkit.bundles import CLASSES, write_classification_bundle, zip_bundle
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     TeamFactory,

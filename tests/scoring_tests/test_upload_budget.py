@@ -20,7 +20,7 @@ from challenges.upload_budget import team_storage_use
 from common.rates import Rate, parse_rate
 from scoring.models import Submission
 from scoring.services.upload import submission_create_for_job
-from tests.algorithms_tests.archives import algorithm_zip
+from testkit.archives import algorithm_zip
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
 from tests.scoring_tests.upload_admission_helpers import UntouchableBody
 

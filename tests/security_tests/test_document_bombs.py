@@ -30,7 +30,7 @@ import requests
 
 from datasets.models import VersionUploadStatus
 from datasets.version_uploads import task_version_check
-from tests.algorithms_tests.archives import HONEST_MAIN, make_zip, manifest
+from testkit.archives import HONEST_MAIN, make_zip, manifest
 from tests.datasets_tests.core_yaml_bounds_helpers import alias_bomb
 from tests.scoring_tests.factories import imported_task, make_participant
 from tests.support.web_server import WebServer, api_token, csrf_token, start_web_server, web_login

@@ -35,8 +35,8 @@ from challenges.models import Team
 from datasets.models import TaskVersionUpload
 from scoring.models import Reference, Submission
 from standings.models import MethodWriteup
-from tests.algorithms_tests.archives import algorithm_zip, manifest
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
+from testkit.archives import algorithm_zip, manifest
+from testkit.bundles import write_classification_bundle, zip_bundle
 from tests.scoring_tests.factories import (
     UserFactory,
     csv_bytes,

@@ -34,7 +34,7 @@ from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.tasks import score_submission
-from tests.datasets_tests.bundles import write_classification_bundle
+from testkit.bundles import write_classification_bundle
 from tests.platform_tests.factories import (
     ChallengeFactory,
     TeamFactory,
