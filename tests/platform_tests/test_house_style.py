@@ -158,13 +158,13 @@ POSITIONAL_BY_CONTRACT = {
     "jobs/worker.py:sweep_lost": "Liveness's sweep(holder, reason) callback",
     "jobs/worker.py:republish_all": "Liveness's broker_reset(reason), run as a thread's target",
     **{f"notifications/hooks.py:{name}": RECEIVER for name in NOTIFICATION_RECEIVERS},
+    "leaderboard/task_page.py:task_detail": "a Django view: view(request, slug)",
 }
 
-# Removed when the leaderboard wing's split merges: leaderboard/ is being restructured, and
-# makes its own functions keyword-only there; the functions below are still called
-# positionally from it. On merge, delete this constant and make those keyword-only too.
-PENDING_LEADERBOARD = frozenset({
-    "leaderboard/",
+# Not keyword-only yet (issue 67 is open for them): the job lifecycle's and the hooks'
+# entry points, called positionally from every app and patched so in many tests, and the
+# leaderboard caches' helpers. The list may only shrink: a new positional function fails.
+NOT_YET_KEYWORD_ONLY = frozenset({
     "algorithms/failures.py:run_failure", "challenges/hooks.py:subscribe",
     "challenges/hooks.py:emit", "challenges/markdown.py:stored_html",
     "challenges/middleware.py:policy_for_view", "challenges/split_access.py:page_split",
@@ -173,6 +173,11 @@ PENDING_LEADERBOARD = frozenset({
     "jobs/lifecycle.py:publish_job_after_commit", "jobs/lifecycle.py:job_claim",
     "jobs/lifecycle.py:job_transition", "jobs/lifecycle.py:attempts_left",
     "jobs/lifecycle.py:job_retry_or_fail", "jobs/sweeps.py:jobs_sweep",
+    "leaderboard/cache/board_cache.py:cached",
+    "leaderboard/cache/transfer_cache.py:task_fingerprints",
+    "leaderboard/cache/transfer_cache.py:columns", "leaderboard/cache/transfer_cache.py:kept",
+    "leaderboard/cache/transfer_cache.py:template_digest",
+    "leaderboard/cache/transfer_cache.py:fragments",
     "scoring/admission.py:declared_length", "scoring/solutions.py:solution_for_task",
 })  # fmt: skip
 
@@ -192,12 +197,12 @@ def is_domain_module(relative: str) -> bool:
 
 def domain_offenders(modules: dict[str, str]) -> list[str]:
     """``path: name(params)`` of each public function of the domain ``modules`` (path -> source)
-    with a positional parameter, but those of :data:`POSITIONAL_BY_CONTRACT` (and, until the
-    leaderboard wing merges, of :data:`PENDING_LEADERBOARD`)."""
-    pending = PENDING_LEADERBOARD if "PENDING_LEADERBOARD" in globals() else frozenset()
+    with a positional parameter, but those of :data:`POSITIONAL_BY_CONTRACT` and
+    :data:`NOT_YET_KEYWORD_ONLY`."""
+    pending = NOT_YET_KEYWORD_ONLY
     found = []
     for path, source in modules.items():
-        if not is_domain_module(path) or any(path.startswith(p) for p in pending if p[-1] == "/"):
+        if not is_domain_module(path):
             continue
         for signature in positional_parameters(source):
             key = f"{path}:{signature.split('(', 1)[0]}"
@@ -226,9 +231,10 @@ def test_every_public_domain_function_takes_keyword_only_arguments() -> None:
 
 
 def test_every_exception_to_keyword_only_is_still_needed() -> None:
-    """The allow-list names only functions that exist, in the domain, and are positional."""
+    """The allow-list and the not-yet list name only functions that exist, in the domain, and
+    are positional (a function made keyword-only leaves the list)."""
     sources = domain_sources()
-    for key in POSITIONAL_BY_CONTRACT:
+    for key in [*POSITIONAL_BY_CONTRACT, *NOT_YET_KEYWORD_ONLY]:
         path, name = key.split(":")
         assert path in sources, f"{key}: not a domain module"
         assert any(s.startswith(f"{name}(") for s in positional_parameters(sources[path])), key
