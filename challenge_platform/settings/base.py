@@ -63,8 +63,8 @@ INSTALLED_APPS = [
     # The job lifecycle and the Celery app (below every app that runs jobs).
     "jobs",
     # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
-    # The challenges app keeps the app label challenge_platform (challenges/apps.py).
-    "challenges.apps.ChallengePlatformConfig",
+    # Its migrate command first renames a database of the old label (challenges/relabel.py).
+    "challenges.apps.ChallengesConfig",
     "runtime",  # the local runtime: the runplatform command (no models)
     "allauth",
     "allauth.account",

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0013_job_claim_moves_to_jobs"),
+        ("challenges", "0013_job_claim_moves_to_jobs"),
     ]
 
     operations = [
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                         ("lost_reason", models.TextField(blank=True)),
                     ],
                     options={
-                        "db_table": "challenge_platform_jobclaim",
+                        "db_table": "challenges_jobclaim",
                         "ordering": ["-claimed_at", "-id"],
                         "constraints": [
                             models.UniqueConstraint(
