@@ -30,10 +30,10 @@ class Algorithm(models.Model):
     """A team's method in one challenge; each upload of its archive is a new version."""
 
     challenge = models.ForeignKey(
-        "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="algorithms"
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="algorithms"
     )
     team = models.ForeignKey(
-        "challenge_platform.Team", on_delete=models.CASCADE, related_name="algorithms"
+        "challenges.Team", on_delete=models.CASCADE, related_name="algorithms"
     )
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -164,7 +164,7 @@ class AlgorithmRun(Job):
     # The challenge's phase open when the run was queued (docs/decisions/0066-phases.md):
     # its submission belongs to it, whenever the run ends. Null: none was open.
     phase = models.ForeignKey(
-        "challenge_platform.Phase",
+        "challenges.Phase",
         null=True,
         blank=True,
         on_delete=models.RESTRICT,

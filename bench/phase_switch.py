@@ -36,7 +36,7 @@ print(api_token_create(user=user)[1])
 # and phase slug (null: none).
 PHASE_ROWS_SQL = (
     "SELECT s.id, extract(epoch FROM s.created_at), p.slug FROM scoring_submission s "
-    "LEFT JOIN challenge_platform_phase p ON p.id = s.phase_id"
+    "LEFT JOIN challenges_phase p ON p.id = s.phase_id"
 )
 AHEAD = 15.0  # seconds between the switch's edit and the moment it takes effect
 # An upload's phase is chosen as it is checked, its arrival written as its row is inserted,

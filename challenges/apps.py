@@ -3,11 +3,12 @@ from django.apps import AppConfig
 from challenges.accounts.usernames import install_username_validator
 
 
-class ChallengePlatformConfig(AppConfig):
+class ChallengesConfig(AppConfig):
     name = "challenges"
-    # The label its models were made under (when the package was challenge_platform): table
-    # names, the migration history and content types stay as they are.
-    label = "challenge_platform"
+    # Until round 6 the label was challenge_platform (the package its models were made in);
+    # the migrate command renames an older database's tables, migration rows and content
+    # types once (challenges/relabel.py, docs/decisions/0077-the-challenges-app-label.md).
+    label = "challenges"
     verbose_name = "Challenges and teams"
 
     def ready(self) -> None:

@@ -33,11 +33,11 @@ BoardRefreshed         leaderboard (a task's board rebuilt)        in transactio
 SubmissionFinished     scoring (a submission scored or failed)     in transaction
 TaskDataChanged        datasets (data replaced, a phase's released) in transaction
 TaskAdded              datasets (a task imported into a track)     in transaction
-ChallengeTeamsChanged  challenge_platform (a team hidden/restored)  in transaction
-ChallengeRevealChanged challenge_platform (private boards shown)    in transaction
-ChallengePhasesChanged challenge_platform (phases edited, started) in transaction
-TeamMemberJoined       challenge_platform (a membership created)   in transaction
-AuditRecorded          challenge_platform (an audit event written) in transaction
+ChallengeTeamsChanged  challenges (a team hidden/restored)          in transaction
+ChallengeRevealChanged challenges (private boards shown)            in transaction
+ChallengePhasesChanged challenges (phases edited, started)         in transaction
+TeamMemberJoined       challenges (a membership created)           in transaction
+AuditRecorded          challenges (an audit event written)         in transaction
 ChallengeFinished      standings (the final standings frozen)      after commit
 StressResultsChanged   algorithms (a stress run's figures recorded) in transaction
 AlgorithmRunScored     algorithms (a run scored, not submitted)    in transaction

@@ -96,7 +96,7 @@ TASK_FILE_FIELDS = (
 
 class Task(models.Model):
     track = models.ForeignKey(
-        "challenge_platform.Track", on_delete=models.PROTECT, related_name="tasks"
+        "challenges.Track", on_delete=models.PROTECT, related_name="tasks"
     )
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
@@ -129,7 +129,7 @@ class Task(models.Model):
     order = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     owner_team = models.ForeignKey(
-        "challenge_platform.Team",
+        "challenges.Team",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -269,7 +269,7 @@ class TaskVersion(models.Model):
     # The storage quota (challenges.upload_budget): the team a task owner's version
     # counts against (null: an organizer's or the import), and the bytes its files take.
     team = models.ForeignKey(
-        "challenge_platform.Team",
+        "challenges.Team",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -286,7 +286,7 @@ class TaskVersion(models.Model):
     # phase whose entries this version scores (null: every phase without its own), and when
     # it became the task's current data (null while staged ahead of its phase's start).
     phase = models.ForeignKey(
-        "challenge_platform.Phase",
+        "challenges.Phase",
         null=True,
         blank=True,
         on_delete=models.RESTRICT,
@@ -333,7 +333,7 @@ class TaskVersionUpload(Job):
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="version_uploads")
     team = models.ForeignKey(
-        "challenge_platform.Team",
+        "challenges.Team",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -348,7 +348,7 @@ class TaskVersionUpload(Job):
         related_name="+",
     )
     phase = models.ForeignKey(
-        "challenge_platform.Phase",
+        "challenges.Phase",
         null=True,
         blank=True,
         on_delete=models.CASCADE,

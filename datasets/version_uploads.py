@@ -6,7 +6,7 @@ standardizing it to CSV and Parquet, the leak probe. The web process no longer d
 upload (the task owner's page, the console, ``POST /api/v1/tasks/<slug>/versions/``):
 
 1. is admitted before its body is read (:func:`task_version_upload_admission`: who may, the
-   size cap, and for a task owner the team's upload budget, ``challenge_platform.
+   size cap, and for a task owner the team's upload budget, ``challenges.
    upload_budget``: its rate, the task's ``TASK_VERSION_UPLOADS_PER_DAY`` and the storage
    quota against the announced size); organizers are not charged;
 2. once its body arrived (:func:`task_version_upload_create`), counts against the team's

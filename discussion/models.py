@@ -17,7 +17,7 @@ from challenges.markdown import MarkdownHtmlField
 
 class Thread(models.Model):
     challenge = models.ForeignKey(
-        "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="threads"
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="threads"
     )
     task = models.ForeignKey(
         "datasets.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="threads"
@@ -50,7 +50,7 @@ class Post(models.Model):
     # The author's team when they posted (shown beside the name), and whether they wrote as
     # one of the organizers (the post is marked as the organizers').
     team = models.ForeignKey(
-        "challenge_platform.Team",
+        "challenges.Team",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -22,7 +22,7 @@ class LeaderboardEntry(models.Model):
     task = models.ForeignKey(
         "datasets.Task", on_delete=models.CASCADE, related_name="leaderboard_entries"
     )
-    team = models.ForeignKey("challenge_platform.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("challenges.Team", on_delete=models.CASCADE, related_name="+")
     split = models.CharField(max_length=8, choices=Split.choices)
     submission = models.ForeignKey("scoring.Submission", on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()
@@ -110,7 +110,7 @@ class ChampionChange(models.Model):
         related_name="+",
     )
     team = models.ForeignKey(
-        "challenge_platform.Team",
+        "challenges.Team",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -272,7 +272,7 @@ class LadderStep(models.Model):
         "scoring.Submission", on_delete=models.CASCADE, related_name="ladder_step"
     )
     task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="+")
-    team = models.ForeignKey("challenge_platform.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("challenges.Team", on_delete=models.CASCADE, related_name="+")
     mode = models.CharField(max_length=16)
     key = models.CharField(max_length=400)
     leader = models.ForeignKey(
@@ -321,7 +321,7 @@ class ReleaseCheckUse(models.Model):
     (``Challenge.release_checks_per_day``, per team, task and UTC day) counts these rows. A
     row is taken before the file is weighed and given back when no answer is given."""
 
-    team = models.ForeignKey("challenge_platform.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("challenges.Team", on_delete=models.CASCADE, related_name="+")
     task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -47,7 +47,7 @@ class NotificationPreference(models.Model):
 
 class Announcement(models.Model):
     challenge = models.ForeignKey(
-        "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="announcements"
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="announcements"
     )
     title = models.CharField(max_length=200)
     body = models.TextField(help_text="Markdown (rendered and sanitized when saved).")
@@ -77,7 +77,7 @@ class WebhookEvent(models.TextChoices):
 
 class Webhook(models.Model):
     challenge = models.ForeignKey(
-        "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="webhooks"
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="webhooks"
     )
     url = models.URLField(max_length=500, help_text="http(s) only.")
     secret = models.CharField(
@@ -201,7 +201,7 @@ class TaskLeader(models.Model):
 
     task = models.OneToOneField("datasets.Task", on_delete=models.CASCADE, related_name="+")
     team = models.ForeignKey(
-        "challenge_platform.Team", null=True, on_delete=models.SET_NULL, related_name="+"
+        "challenges.Team", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now=True)
 

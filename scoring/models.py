@@ -28,7 +28,7 @@ class Submission(Job):
 
     task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="submissions")
     team = models.ForeignKey(
-        "challenge_platform.Team", on_delete=models.CASCADE, related_name="submissions"
+        "challenges.Team", on_delete=models.CASCADE, related_name="submissions"
     )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="submissions"
@@ -36,7 +36,7 @@ class Submission(Job):
     # The phase open when it arrived (docs/decisions/0066-phases.md); null: after the last
     # phase's end (the post-challenge board). Never changed by a phase's later edits.
     phase = models.ForeignKey(
-        "challenge_platform.Phase",
+        "challenges.Phase",
         null=True,
         blank=True,
         on_delete=models.RESTRICT,
@@ -178,7 +178,7 @@ class Reference(models.Model):
     # The storage quota (challenges.upload_budget): the team a task owner's upload
     # counts against (null: an organizer's, or built by the platform), and its file's size.
     team = models.ForeignKey(
-        "challenge_platform.Team",
+        "challenges.Team",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

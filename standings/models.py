@@ -20,7 +20,7 @@ class FinalStandings(models.Model):
     """
 
     challenge = models.OneToOneField(
-        "challenge_platform.Challenge", on_delete=models.PROTECT, related_name="final_standings"
+        "challenges.Challenge", on_delete=models.PROTECT, related_name="final_standings"
     )
     frozen_at = models.DateTimeField()
     sha256 = models.CharField(max_length=64)
@@ -43,7 +43,7 @@ class MethodWriteup(models.Model):
     """A team's description of its method, linked to its final submissions across tasks."""
 
     team = models.OneToOneField(
-        "challenge_platform.Team", on_delete=models.CASCADE, related_name="writeup"
+        "challenges.Team", on_delete=models.CASCADE, related_name="writeup"
     )
     title = models.CharField(max_length=200)
     body = models.TextField(help_text="Markdown")

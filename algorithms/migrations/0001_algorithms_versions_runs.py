@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0001_initial"),
+        ("challenges", "0001_initial"),
         ("datasets", "0001_initial"),
         ("scoring", "0002_submission_scoring_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="algorithms",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
                 (
@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="algorithms",
-                        to="challenge_platform.team",
+                        to="challenges.team",
                     ),
                 ),
             ],

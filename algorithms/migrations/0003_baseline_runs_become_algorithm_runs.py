@@ -99,7 +99,7 @@ class Versions:
     """The version each old run is recorded with, per challenge (see the header)."""
 
     def __init__(self, apps):
-        self.Team = apps.get_model("challenge_platform", "Team")
+        self.Team = apps.get_model("challenges", "Team")
         self.Algorithm = apps.get_model("algorithms", "Algorithm")
         self.AlgorithmVersion = apps.get_model("algorithms", "AlgorithmVersion")
         self.fallback = {}
@@ -271,7 +271,7 @@ def _move_permissions(apps, alias):
 class Migration(migrations.Migration):
     dependencies = [
         ("algorithms", "0002_run_profiles"),
-        ("challenge_platform", "0005_team_name_key"),  # the baseline team's name_key
+        ("challenges", "0005_team_name_key"),  # the baseline team's name_key
         ("contenttypes", "0002_remove_content_type_name"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("admin", "0003_logentry_add_action_flag_choices"),  # log entries of the content type

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("algorithms", "0007_version_description_html"),
-        ("challenge_platform", "0020_phases"),
+        ("challenges", "0020_phases"),
     ]
 
     operations = [
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 null=True,
                 on_delete=django.db.models.deletion.RESTRICT,
                 related_name="algorithm_runs",
-                to="challenge_platform.phase",
+                to="challenges.phase",
             ),
         ),
     ]

@@ -1,12 +1,12 @@
 """Settings shared by every environment; values come from environment variables
-(docs/architecture.md §8)."""
+(docs/architecture.md §8). The web site, accounts, API and caches are here; these modules,
+gathered below, hold the rest by what they do: ``environment`` (reading the variables, the
+data folder), ``storage`` (stored files), ``runs`` (algorithm runs, baselines, the living
+benchmark) and ``jobs`` (Celery, the broker, the job lifecycle)."""
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import timedelta
-from pathlib import Path
 
 import dj_database_url
 
@@ -16,24 +16,13 @@ from challenges.accounts.oidc_settings import (
     openid_connect_providers,
 )
 from common.rates import parse_rate
-from runtime.localredis import embedded_redis_url
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-
-def env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
-
-
-def env_int(name: str, default: int) -> int:
-    return int(env(name, str(default)))
-
-
-DATA_DIR = Path(env("DATA_DIR", str(BASE_DIR / "var"))).resolve()
-MEDIA_ROOT = DATA_DIR / "media"
-PRIVATE_ROOT = DATA_DIR / "private"
-STATIC_ROOT = DATA_DIR / "static"
+from .environment import *  # noqa: F403 - BASE_DIR, DATA_DIR and the folders under it
+from .environment import DATA_DIR, env, env_int, env_list
+from .jobs import *  # noqa: F403
+from .jobs import REDIS_SOCKET_TIMEOUT, REDIS_URL
+from .runs import *  # noqa: F403
+from .storage import *  # noqa: F403
 
 SECRET_KEY = env("SECRET_KEY")
 DEBUG = False
@@ -63,8 +52,8 @@ INSTALLED_APPS = [
     # The job lifecycle and the Celery app (below every app that runs jobs).
     "jobs",
     # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
-    # The challenges app keeps the app label challenge_platform (challenges/apps.py).
-    "challenges.apps.ChallengePlatformConfig",
+    # Its migrate command first renames a database of the old label (challenges/relabel.py).
+    "challenges.apps.ChallengesConfig",
     "runtime",  # the local runtime: the runplatform command (no models)
     "allauth",
     "allauth.account",
@@ -200,11 +189,6 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 
-def env_list(name: str) -> list[str]:
-    """A comma-separated variable as a list of lower-case, stripped values."""
-    return [v.strip().lower() for v in (env(name, "") or "").split(",") if v.strip()]
-
-
 # Accounts (docs/architecture.md §10;
 # docs/decisions/0012-accounts-allauth-oidc-and-one-backend.md "Accounts"). The password login stays
 # Django's LoginView (username + password, the demo accounts); django-allauth adds local sign-up
@@ -271,39 +255,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 MEDIA_URL = "/media-not-served/"  # media is never served directly; views stream what a user may see
 
-STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(MEDIA_ROOT)},
-    },
-    "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(PRIVATE_ROOT)},
-    },
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
-if env("STORAGE_BACKEND", "local") == "s3":
-    _s3 = {
-        "bucket_name": env("AWS_STORAGE_BUCKET_NAME", "challenge"),
-        "endpoint_url": env("AWS_S3_ENDPOINT_URL"),
-        "region_name": env("AWS_S3_REGION_NAME", "us-east-1"),
-        "default_acl": None,
-        "querystring_auth": True,
-        "file_overwrite": False,
-    }
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3, "location": "media"},
-    }
-    STORAGES["private"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3, "location": "private"},
-    }
-
-# Stored files (uploads, task data, solutions, submissions, write-ups) are the platform
-# account's alone on a local disk: Django's default would make them 0644.
-FILE_UPLOAD_PERMISSIONS = 0o600
-FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Uploads: Django keeps at most this much in memory, larger files stream to a temp file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -343,14 +294,6 @@ TASK_DATA_VERSIONS_KEPT = env_int("TASK_DATA_VERSIONS_KEPT", 5)
 # task.yaml's leak_probe and import_task --leak-probe choose per task.
 TASK_LEAK_PROBE = env("TASK_LEAK_PROBE", "warn")
 
-# Unset: the Redis the run command (`make run`) starts for this DATA_DIR, with its password
-# (runtime.localredis.embedded_redis_url): every process of the install, a
-# manage.py command in another shell included, finds the same broker and cache.
-REDIS_URL = env("REDIS_URL") or embedded_redis_url(DATA_DIR)
-# Seconds a command to Redis (cache or broker) may wait for an answer. Redis that vanishes
-# without closing the connection (a cut link, a failover) would otherwise hold a web worker
-# until TCP gives up, many minutes; the cache and the publish then fail and are tolerated.
-REDIS_SOCKET_TIMEOUT = float(env("REDIS_SOCKET_TIMEOUT", "5"))
 # Board table rows rendered once per content, in each process (keys are the content, so
 # nothing goes stale; leaderboard/templatetags/board_rows.py).
 BOARD_ROWS_CACHE = {
@@ -417,7 +360,6 @@ _token_ttl_days = env_int("API_TOKEN_TTL_DAYS", 0)
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTH_TOKEN_CHARACTER_LENGTH": 40,  # 160 random bits, hex: shaped like the keys before
-
     "TOKEN_TTL": timedelta(days=_token_ttl_days) if _token_ttl_days > 0 else None,
     "AUTO_REFRESH": False,
 }
@@ -511,195 +453,6 @@ CONTENT_SECURITY_POLICY_BY_VIEW = {
     },
 }
 
-# Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility
-# timeout above the longest hard limit).
-CELERY_BROKER_URL = REDIS_URL
-# kombu's Redis transport without putting a worker's unacknowledged messages back when its
-# channel closes: that close crashed the worker after every broker restart, and the
-# lifecycle takes back what such messages stood for (jobs/broker_transport.py).
-if str(REDIS_URL).startswith("redis://"):
-    CELERY_BROKER_TRANSPORT = "jobs.broker_transport:Transport"
-# A worker reconnects to a broker that came back within 1-2 s, not after kombu's growing
-# waits of up to 30 s (jobs/consumer.py).
-CELERY_WORKER_CONSUMER = "jobs.consumer:Consumer"
-# A worker that lost the broker lets its running jobs finish (Celery's default, written down:
-# it warns while the default is not set): a job's row is the truth, and its message only a
-# doorbell (jobs/broker_transport.py).
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_TIMEZONE = "UTC"
-CELERY_TASK_DEFAULT_QUEUE = "scoring"
-# The broker's queues, each a kombu Queue of this name (Celery's ``task_queues``): made with
-# the Celery app (jobs.celery), so a process that publishes nothing never imports kombu.
-TASK_QUEUE_NAMES = ("scoring", "baselines", "algorithms", "notifications", "board_renders")
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# With late acknowledgement a worker reserves only the messages its free processes can start
-# (concurrency x 1): nothing waits in a worker's memory, so a message published ahead of the
-# queue (below) is the next one any free process takes.
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Message priorities: on Redis, kombu keeps one list per priority step of each queue and a
-# worker pops the lowest step of all its queues first. Every task goes at this priority; a
-# job taken back from a dead worker or re-queued as stale goes at 0, ahead of the backlog
-# (jobs.lifecycle.publish). A message without a priority counts as 0.
-CELERY_TASK_DEFAULT_PRIORITY = 3
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A worker child whose resident memory passed this after a task is replaced by a fresh
-# one, so one large submission's peak goes back to the OS (Celery counts KiB; 0: never).
-WORKER_MAX_MEMORY_PER_CHILD_MB = env_int("WORKER_MAX_MEMORY_PER_CHILD_MB", 1024)
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_PER_CHILD_MB * 1024 or None
-SCORING_SOFT_TIME_LIMIT = env_int("SCORING_SOFT_TIME_LIMIT", 300)
-SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
-# The AutoGluon baseline's work is fixed (its models, rounds, seeds and threads:
-# algorithms/builtin/autogluon/budget.py), so a re-run gives the same predictions on an idle
-# or a busy worker; BASELINE_TIME_LIMIT is only its safety limit: a baseline not finished
-# within it fails with the reason instead of fitting less. BASELINE_PRESETS decides bagging
-# and stacking (medium_quality: none), never the models.
-BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 1800)
-BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
-BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
-# The baseline is an algorithm run in the sandbox (algorithms.services.builtin): its memory
-# cap (address space), the train size above which it fits on a stratified sample, the test
-# rows predicted at a time, and the folder of its code ("": algorithms/builtin/autogluon).
-BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
-BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
-BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)
-BASELINE_ALGORITHM_DIR = env("BASELINE_ALGORITHM_DIR", "")
-# Algorithm runs (docs/architecture.md §9): the sandbox's limits per run, and the Celery
-# limits around them.
-ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
-ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)
-ALGORITHM_MEMORY_MB = env_int("ALGORITHM_MEMORY_MB", 4096)
-ALGORITHM_PROCESSES = env_int("ALGORITHM_PROCESSES", 128)
-# Cores one run may keep busy at once (a cgroup CPU quota where the host has the cpu
-# controller); 0: no cap beyond the host's.
-ALGORITHM_CPUS = env_int("ALGORITHM_CPUS", 0)
-ALGORITHM_OUTPUT_MB = env_int("ALGORITHM_OUTPUT_MB", 200)
-ALGORITHM_TMP_MB = env_int("ALGORITHM_TMP_MB", 1024)
-ALGORITHM_LOG_MB = env_int("ALGORITHM_LOG_MB", 20)
-ALGORITHM_MAX_ARCHIVE_BYTES = env_int("ALGORITHM_MAX_ARCHIVE_BYTES", 20 * 1024 * 1024)
-ALGORITHM_MAX_ATTEMPTS = env_int("ALGORITHM_MAX_ATTEMPTS", 2)
-# The unprivileged host uid (and gid) a root worker's sandboxes run as (algorithms.sandbox.
-# hostuser; never 0); 65534 is nobody. A worker that is not root runs them as itself.
-ALGORITHM_SANDBOX_UID = env_int("ALGORITHM_SANDBOX_UID", 65534)
-# The memory promised to all sandboxed runs of one host at once (each run: what it can hold
-# in RAM, SandboxLimits.host_memory_mb), baselines included; a run waits for room. MB, 0 for
-# no total, or "auto": the host's memory less 1 GiB for the workers
-# (algorithms.services.common). Ledger folder: local to the host.
-ALGORITHM_TOTAL_MEMORY_MB: str | int = env("ALGORITHM_TOTAL_MEMORY_MB", "auto").strip().lower()
-if ALGORITHM_TOTAL_MEMORY_MB != "auto":
-    ALGORITHM_TOTAL_MEMORY_MB = int(ALGORITHM_TOTAL_MEMORY_MB)  # a number, as env_int reads one
-ALGORITHM_MEMORY_LEDGER_DIR = env("ALGORITHM_MEMORY_LEDGER_DIR", "")
-# Fair share (algorithms.services.dispatch): a worker takes the best queued run, by its
-# profile's priority class, then the share of the algorithm's team (runs running now, CPU
-# seconds of runs finished within this window), then age.
-ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = env_int("ALGORITHM_FAIR_SHARE_WINDOW_SECONDS", 3600)
-# Queued + running runs one team may have at once (a team's own runs; 0: no cap), so one
-# team cannot fill the queue until the others wait for hours.
-ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = env_int("ALGORITHM_MAX_PENDING_RUNS_PER_TEAM", 50)
-# Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
-ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
-# The living benchmark (docs/architecture.md §12, algorithms.services.benchmark): the
-# CPU-hours per UTC day the background runs (re-runs of benchmark versions, reproductions) may use;
-# once spent they stay queued until the next day or a higher budget. 0: none run.
-BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
-# The versions one team keeps in the benchmark (its marks first, then its final version, then
-# its latest versions); marking one more in is refused. 0: no cap.
-BENCHMARK_VERSIONS_PER_TEAM = env_int("BENCHMARK_VERSIONS_PER_TEAM", 3)
-# The share of finished runs repeated on another worker to check their predictions agree.
-REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
-# How long a reproduction waits for another worker of its queue (one that did not run the
-# original) before the worker that ran it may take it itself; a worker alone on the queue
-# takes it at once. Its manifest says which. At most JOB_REPUBLISH_SECONDS x
-# JOB_REPUBLISH_LIMIT / 4 (algorithms.services.budget.prefer_other_seconds).
-REPRODUCTION_PREFER_OTHER_SECONDS = float(env("REPRODUCTION_PREFER_OTHER_SECONDS", "120"))
-# A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
-# run's takes its result instead of running again.
-BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
-# A task that arrives (imported by any path, or given a new data version) queues its AutoGluon
-# baseline and its trivial baseline at once, in the transaction that adds it, so its boards and
-# transfer cells get their bar with no one acting (0: organizers queue them: console,
-# run_baselines).
-BENCHMARK_ON_ARRIVAL = env("BENCHMARK_ON_ARRIVAL", "1") == "1"
-# The public board mode a task gets when it is created (docs/organizers/ladder.md): "ladder-step"
-# (a team's shown score moves only by a full step and a significant climb; a metric that is no
-# score between 0 and 1 falls back to "ladder"), "ladder", "ladder-bootstrap" or "plain";
-# organizers change a task's in the console. Tasks that existed before the modes are "plain".
-PUBLIC_BOARD_DEFAULT = env("PUBLIC_BOARD_DEFAULT", "ladder-step")
-# Stress runs (docs/organizers/stress.md, algorithms.services.stress): every benchmark version and
-# the AutoGluon baseline run again on perturbed copies of each task's test rows, within the same
-# budget. 0: none are queued. STRESS_MAX_ROWS caps a stress test set (0: the clean size).
-STRESS_RUNS = env("STRESS_RUNS", "1") == "1"
-STRESS_MAX_ROWS = env_int("STRESS_MAX_ROWS", 200_000)
-# The seed every run gets (``SEED`` and task.json's ``seed``), and the runtime lock whose
-# sha256 each run's manifest records ("": the repository's requirements.lock).
-ALGORITHM_SEED = env_int("ALGORITHM_SEED", 42)
-ALGORITHM_RUNTIME_LOCK = env("ALGORITHM_RUNTIME_LOCK", str(BASE_DIR / "requirements.lock"))
-# Copying the task in and submitting the output happen inside the soft limit too.
-ALGORITHM_SOFT_TIME_LIMIT = ALGORITHM_WALL_SECONDS + 300
-ALGORITHM_HARD_TIME_LIMIT = ALGORITHM_SOFT_TIME_LIMIT + 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": max(BASELINE_HARD_TIME_LIMIT, ALGORITHM_HARD_TIME_LIMIT) + 600,
-    # Without these a publish waits forever on a broker that vanished without closing the
-    # connection (kombu's docs); the publish then fails, is logged, and the sweeper re-queues.
-    "socket_timeout": REDIS_SOCKET_TIMEOUT,
-    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
-    # A worker's consumer waits on the broker with a command always in flight (BRPOP), which
-    # socket_timeout does not bound: after a cut link, TCP retransmits that command ever more
-    # rarely (0.2 s doubling), and the worker took no job until the next one got through,
-    # up to 8 s after the link was back. A connection whose sent bytes stay unacknowledged
-    # this long is closed instead, and the consumer reconnects (Linux's TCP_USER_TIMEOUT;
-    # keepalive finds a peer gone while nothing is sent).
-    "socket_keepalive": True,
-    "socket_keepalive_options": {
-        socket.TCP_USER_TIMEOUT: int(REDIS_SOCKET_TIMEOUT * 1000),
-        socket.TCP_KEEPIDLE: max(int(REDIS_SOCKET_TIMEOUT), 1),
-        socket.TCP_KEEPINTVL: 1,
-        socket.TCP_KEEPCNT: 3,
-    },
-    # kombu's default, written down: the lists of CELERY_TASK_DEFAULT_PRIORITY and of 0.
-    "priority_steps": [0, 3, 6, 9],
-}
-# Lost messages (jobs.republish): a job queued in the database with no message on the broker
-# (the broker restarted empty, a process that could not reach it) is published again within
-# this many seconds; the beat looks every half of it.
-JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
-# A task that finds the database unreachable (a restart, a cut link) waits in its worker for
-# it this long before Celery's retry (jobs.celery: a worker that cannot reach the database
-# takes no more messages meanwhile, and what it holds ends as soon as it answers again).
-JOB_DATABASE_WAIT_SECONDS = float(env("JOB_DATABASE_WAIT_SECONDS", "60"))
-# A queued job published again this many times with no worker starting it (each worker that
-# took its message found nothing it may run) is failed with that reason, never left looping
-# (jobs.republish): a few minutes at the default bound.
-JOB_REPUBLISH_LIMIT = env_int("JOB_REPUBLISH_LIMIT", 10)
-# Worker liveness (jobs/liveness.py): each worker beats this often, and one
-# silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
-# once. A lost worker's job is scored again within 10 s (seen dead after 5-6 s); the largest
-# gap between two beats measured on a loaded 2-core host is about a beat and a tenth, so 5 s
-# is four missed beats (docs/decisions/0007-worker-liveness.md,
-# docs/decisions/0058-nothing-lost-when-faults-overlap.md).
-WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "1"))
-WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "5"))
-# The last resort (Redis down, no worker to judge): a submission still queued/scoring this
-# long after its last state change is re-queued.
-SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)
-SCORING_MAX_ATTEMPTS = env_int("SCORING_MAX_ATTEMPTS", 3)
-# Notification mails (notifications.mail): tries of one mail before it fails (SMTP errors).
-MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 5)
-# Outgoing webhooks (notifications.webhooks): exponential backoff base * 2**(try - 1).
-WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
-WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
-WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "3600"))
-WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))  # one whole try
-# Refuse webhook hosts resolving to any non-public address (on in production).
-WEBHOOK_BLOCK_PRIVATE_NETWORKS = env("WEBHOOK_BLOCK_PRIVATE_NETWORKS", "0") == "1"
-# Trusted roots for https receivers (a PEM file); empty: certifi's, as requests uses.
-WEBHOOK_CA_BUNDLE = env("WEBHOOK_CA_BUNDLE", "")
 
 LOGGING = {
     "version": 1,

@@ -4,7 +4,7 @@ folded), never holding a character that shows as nothing, a control character or
 nor letters of scripts mixed beyond UTS #39's "Moderately Restrictive" level (issue 66).
 
 :func:`validate_username` joins the username field's validators when the app is ready
-(``ChallengePlatformConfig.ready``), so every way an account is named runs it: local
+(``ChallengesConfig.ready``), so every way an account is named runs it: local
 sign-up (allauth uses the field's validators), the console's user forms,
 ``createsuperuser``. A name given by the identity provider at the first OIDC sign-in goes
 through :func:`safe_username` instead, which never fails: a refused or taken name becomes

@@ -122,7 +122,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="teams",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
             ],
@@ -145,7 +145,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
                 (
@@ -153,7 +153,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="memberships",
-                        to="challenge_platform.team",
+                        to="challenges.team",
                     ),
                 ),
                 (
@@ -171,7 +171,7 @@ class Migration(migrations.Migration):
             name="members",
             field=models.ManyToManyField(
                 related_name="teams",
-                through="challenge_platform.TeamMembership",
+                through="challenges.TeamMembership",
                 to=settings.AUTH_USER_MODEL,
             ),
         ),
@@ -193,7 +193,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="tracks",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
             ],

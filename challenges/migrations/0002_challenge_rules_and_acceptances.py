@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0001_initial'),
+        ('challenges', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('version', models.PositiveIntegerField()),
                 ('accepted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('challenge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules_acceptances', to='challenge_platform.challenge')),
+                ('challenge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules_acceptances', to='challenges.challenge')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules_acceptances', to=settings.AUTH_USER_MODEL)),
             ],
             options={

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0002_challenge_rules_and_acceptances'),
+        ('challenges', '0002_challenge_rules_and_acceptances'),
     ]
 
     operations = [

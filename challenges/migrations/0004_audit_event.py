@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0003_track_prize_and_writeup_requirement"),
+        ("challenges", "0003_track_prize_and_writeup_requirement"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="+",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
             ],

@@ -9,7 +9,7 @@ from challenges.team_names import unique_name_keys
 def fill_name_keys(apps, schema_editor):
     """Key every existing team (challenges.team_names.unique_name_keys: no team is
     renamed; later look-alikes of an older name get ``#<pk>`` in their key)."""
-    Team = apps.get_model("challenge_platform", "Team")
+    Team = apps.get_model("challenges", "Team")
     rows = Team.objects.order_by("challenge_id", "created_at", "pk").values_list(
         "pk", "challenge_id", "name"
     )
@@ -19,7 +19,7 @@ def fill_name_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0004_audit_event"),
+        ("challenges", "0004_audit_event"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0005_team_name_key"),
+        ("challenges", "0005_team_name_key"),
     ]
 
     operations = [

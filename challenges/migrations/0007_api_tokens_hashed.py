@@ -33,7 +33,7 @@ def hash_existing_tokens(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0006_flip_examples_and_prize_nfr_limit"),
+        ("challenges", "0006_flip_examples_and_prize_nfr_limit"),
         ("authtoken", "0004_alter_tokenproxy_options"),
         ("knox", "0009_extend_authtoken_field"),
     ]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0008_team_name_skeleton_keys"),
+        ("challenges", "0008_team_name_skeleton_keys"),
     ]
 
     operations = [

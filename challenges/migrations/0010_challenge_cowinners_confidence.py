@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0009_job_claim"),
+        ("challenges", "0009_job_claim"),
     ]
 
     operations = [

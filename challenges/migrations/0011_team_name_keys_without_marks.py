@@ -15,7 +15,7 @@ from challenges.team_names import unique_name_keys
 
 
 def rekey_teams(apps, schema_editor):
-    Team = apps.get_model("challenge_platform", "Team")
+    Team = apps.get_model("challenges", "Team")
     rows = Team.objects.order_by("challenge_id", "created_at", "pk").values_list(
         "pk", "challenge_id", "name"
     )
@@ -29,7 +29,7 @@ def rekey_teams(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0010_challenge_cowinners_confidence"),
+        ("challenges", "0010_challenge_cowinners_confidence"),
     ]
 
     operations = [

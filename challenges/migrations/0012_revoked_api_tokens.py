@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0011_team_name_keys_without_marks"),
+        ("challenges", "0011_team_name_keys_without_marks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0012_revoked_api_tokens"),
+        ("challenges", "0012_revoked_api_tokens"),
     ]
 
     operations = [

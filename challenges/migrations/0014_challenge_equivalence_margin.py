@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0013_job_claim_moves_to_jobs'),
+        ('challenges', '0013_job_claim_moves_to_jobs'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0014_challenge_equivalence_margin'),
+        ('challenges', '0014_challenge_equivalence_margin'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0015_challenge_gate_nfr_epsilon'),
+        ('challenges', '0015_challenge_gate_nfr_epsilon'),
     ]
 
     operations = [

@@ -10,8 +10,8 @@ from challenges.markdown import render_stored_markdown
 
 
 def render(apps, schema_editor):
-    Challenge = apps.get_model("challenge_platform", "Challenge")
-    Track = apps.get_model("challenge_platform", "Track")
+    Challenge = apps.get_model("challenges", "Challenge")
+    Track = apps.get_model("challenges", "Track")
     pairs = [("description", "description_html"), ("rules", "rules_html")]
     render_stored_markdown(rows=Challenge.objects.all(), fields=pairs)
     render_stored_markdown(rows=Track.objects.all(), fields=[("prize", "prize_html")])
@@ -19,7 +19,7 @@ def render(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0016_challenge_gate_verdict_settings"),
+        ("challenges", "0016_challenge_gate_verdict_settings"),
     ]
 
     operations = [

@@ -18,7 +18,7 @@ from challenges.team_names import name_glyph_key, name_key, unique_name_keys
 
 
 def rekey_teams(apps, schema_editor):
-    Team = apps.get_model("challenge_platform", "Team")
+    Team = apps.get_model("challenges", "Team")
     rows = list(
         Team.objects.order_by("challenge_id", "created_at", "pk").values_list(
             "pk", "challenge_id", "name"
@@ -35,7 +35,7 @@ def rekey_teams(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0017_markdown_rendered_on_save"),
+        ("challenges", "0017_markdown_rendered_on_save"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0018_team_name_glyph_keys"),
+        ("challenges", "0018_team_name_glyph_keys"),
     ]
 
     operations = [

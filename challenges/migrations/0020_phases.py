@@ -7,8 +7,8 @@ from django.utils import timezone
 
 def main_phases(apps, schema_editor):
     """Every challenge made before phases runs in one phase, ``main``, with its own dates."""
-    Challenge = apps.get_model("challenge_platform", "Challenge")
-    Phase = apps.get_model("challenge_platform", "Phase")
+    Challenge = apps.get_model("challenges", "Challenge")
+    Phase = apps.get_model("challenges", "Phase")
     now = timezone.now()
     for challenge in Challenge.objects.all().iterator():
         if not Phase.objects.filter(challenge=challenge).exists():
@@ -27,7 +27,7 @@ def main_phases(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0019_team_name_glyph_key_unique"),
+        ("challenges", "0019_team_name_glyph_key_unique"),
     ]
 
     operations = [
@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="phases",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
             ],

@@ -10,7 +10,7 @@ import challenges.run_budget
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0020_phases'),
+        ('challenges', '0020_phases'),
     ]
 
     operations = [

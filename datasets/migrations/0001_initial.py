@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('challenge_platform', '0001_initial'),
+        ('challenges', '0001_initial'),
     ]
 
     operations = [
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('test_parquet', models.FileField(max_length=300, upload_to=datasets.models.task_file_path)),
                 ('images_zip', models.FileField(blank=True, max_length=300, upload_to=datasets.models.task_file_path)),
                 ('solution', models.FileField(max_length=300, storage=datasets.models.private_storage, upload_to=datasets.models.task_file_path)),
-                ('track', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='challenge_platform.track')),
+                ('track', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='challenges.track')),
             ],
             options={
                 'ordering': ['track', 'order', 'slug'],

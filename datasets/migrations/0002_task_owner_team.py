@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0002_challenge_rules_and_acceptances'),
+        ('challenges', '0002_challenge_rules_and_acceptances'),
         ('datasets', '0001_initial'),
     ]
 
@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='task',
             name='owner_team',
-            field=models.ForeignKey(blank=True, help_text="The team that contributed this task's data: its members manage this task only (baselines, its submissions after the reveal), never the rest of the challenge.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_tasks', to='challenge_platform.team'),
+            field=models.ForeignKey(blank=True, help_text="The team that contributed this task's data: its members manage this task only (baselines, its submissions after the reveal), never the rest of the challenge.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_tasks', to='challenges.team'),
         ),
     ]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0001_initial"),
+        ("challenges", "0001_initial"),
         ("datasets", "0002_task_owner_team"),
     ]
 

@@ -10,7 +10,7 @@ import datasets.models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0015_challenge_gate_nfr_epsilon'),
+        ('challenges', '0015_challenge_gate_nfr_epsilon'),
         ('datasets', '0008_task_description_html'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='taskversion',
             name='team',
-            field=models.ForeignKey(blank=True, help_text="The team whose storage quota this version counts against (a task owner's)", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenge_platform.team'),
+            field=models.ForeignKey(blank=True, help_text="The team whose storage quota this version counts against (a task owner's)", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenges.team'),
         ),
         migrations.CreateModel(
             name='TaskVersionUpload',
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='version_uploads', to='datasets.task')),
-                ('team', models.ForeignKey(blank=True, help_text="The team whose budget it counts against (a task owner's upload)", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenge_platform.team')),
+                ('team', models.ForeignKey(blank=True, help_text="The team whose budget it counts against (a task owner's upload)", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenges.team')),
                 ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='datasets.taskversion')),
             ],
             options={

@@ -8,7 +8,7 @@ import datasets.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0019_team_name_glyph_key_unique"),
+        ("challenges", "0019_team_name_glyph_key_unique"),
         ("datasets", "0010_task_public_board_ladder"),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0020_phases"),
+        ("challenges", "0020_phases"),
         ("datasets", "0011_public_board_ladder_step"),
     ]
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 null=True,
                 on_delete=django.db.models.deletion.RESTRICT,
                 related_name="task_versions",
-                to="challenge_platform.phase",
+                to="challenges.phase",
             ),
         ),
         migrations.AddField(
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 null=True,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="+",
-                to="challenge_platform.phase",
+                to="challenges.phase",
             ),
         ),
     ]

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0019_team_name_glyph_key_unique"),
+        ("challenges", "0019_team_name_glyph_key_unique"),
         ("datasets", "0010_task_public_board_ladder"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="+",
-                        to="challenge_platform.team",
+                        to="challenges.team",
                     ),
                 ),
             ],
@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="threads",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
                 (

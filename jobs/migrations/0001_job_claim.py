@@ -1,5 +1,7 @@
-"""The claims table, moved from challenge_platform (its rows kept): the state is created
-here over the existing table, which is then renamed ``jobs_jobclaim``; ``kind`` becomes
+"""The claims table, moved from the challenges app (its rows kept): the state is created
+here over the existing table (``challenges_jobclaim``: an older database's
+``challenge_platform_jobclaim`` is renamed first by the app label's rename,
+docs/decisions/0077-the-challenges-app-label.md), which is then renamed ``jobs_jobclaim``; ``kind`` becomes
 ``job_type`` (one meaning per word: a task's kind is classification, matching...)."""
 
 from django.db import migrations, models
@@ -9,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0013_job_claim_moves_to_jobs"),
+        ("challenges", "0013_job_claim_moves_to_jobs"),
     ]
 
     operations = [
@@ -36,7 +38,7 @@ class Migration(migrations.Migration):
                         ("lost_reason", models.TextField(blank=True)),
                     ],
                     options={
-                        "db_table": "challenge_platform_jobclaim",
+                        "db_table": "challenges_jobclaim",
                         "ordering": ["-claimed_at", "-id"],
                         "constraints": [
                             models.UniqueConstraint(

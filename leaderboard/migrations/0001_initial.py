@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0001_initial"),
+        ("challenges", "0001_initial"),
         ("datasets", "0001_initial"),
         ("scoring", "0001_initial"),
     ]
@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
-                        to="challenge_platform.team",
+                        to="challenges.team",
                     ),
                 ),
             ],

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('algorithms', '0005_run_job_fields'),
-        ('challenge_platform', '0015_challenge_gate_nfr_epsilon'),
+        ('challenges', '0015_challenge_gate_nfr_epsilon'),
         ('datasets', '0007_task_gate_nfr_epsilon'),
         ('leaderboard', '0003_entry_flips_against_primary_reference'),
         ('scoring', '0006_submission_job_fields'),
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='algorithms.algorithmrun')),
                 ('submission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='scoring.submission')),
                 ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='champion_changes', to='datasets.task')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenge_platform.team')),
+                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenges.team')),
             ],
             options={
                 'ordering': ['task', 'at', 'id'],

@@ -17,7 +17,7 @@ def steps_on_their_tasks_data(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0015_challenge_gate_nfr_epsilon'),
+        ('challenges', '0015_challenge_gate_nfr_epsilon'),
         ('datasets', '0007_task_gate_nfr_epsilon'),
         ('leaderboard', '0004_champion_gate'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='releasecheckuse',
             name='team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='challenge_platform.team'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='challenges.team'),
         ),
         migrations.AddField(
             model_name='releasecheckuse',

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0015_challenge_gate_nfr_epsilon'),
+        ('challenges', '0015_challenge_gate_nfr_epsilon'),
         ('datasets', '0010_task_public_board_ladder'),
         ('leaderboard', '0005_gate_verdicts'),
         ('scoring', '0008_submission_idempotency_key'),
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('leader', models.ForeignKey(blank=True, help_text="The entry this one was weighed against (none: the team's first).", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='scoring.submission')),
                 ('submission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ladder_step', to='scoring.submission')),
                 ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='datasets.task')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='challenge_platform.team')),
+                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='challenges.team')),
             ],
             options={
                 'ordering': ['task', 'team', 'submission'],

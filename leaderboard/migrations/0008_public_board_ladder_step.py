@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0019_team_name_glyph_key_unique"),
+        ("challenges", "0019_team_name_glyph_key_unique"),
         ("datasets", "0011_public_board_ladder_step"),
         ("leaderboard", "0007_entry_rank_set"),
         ("scoring", "0009_reference_team_file_size"),

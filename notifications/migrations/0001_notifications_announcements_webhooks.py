@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0003_track_prize_and_writeup_requirement"),
+        ("challenges", "0003_track_prize_and_writeup_requirement"),
         ("datasets", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="announcements",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
                 (
@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="+",
-                        to="challenge_platform.team",
+                        to="challenges.team",
                     ),
                 ),
             ],
@@ -142,7 +142,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="webhooks",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
             ],

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('challenge_platform', '0001_initial'),
+        ('challenges', '0001_initial'),
         ('datasets', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 ('is_final', models.BooleanField(default=False, help_text='Selected by the team for the private leaderboard.')),
                 ('is_hidden', models.BooleanField(default=False, help_text='Hidden or disqualified by an organizer.')),
                 ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to='datasets.task')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to='challenge_platform.team')),
+                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to='challenges.team')),
                 ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='submissions', to=settings.AUTH_USER_MODEL)),
             ],
             options={

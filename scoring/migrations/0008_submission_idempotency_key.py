@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0010_challenge_cowinners_confidence'),
+        ('challenges', '0010_challenge_cowinners_confidence'),
         ('datasets', '0005_task_kind_from_the_registry'),
         ('scoring', '0007_reference_build'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0015_challenge_gate_nfr_epsilon'),
+        ('challenges', '0015_challenge_gate_nfr_epsilon'),
         ('scoring', '0008_submission_idempotency_key'),
     ]
 
@@ -20,6 +20,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reference',
             name='team',
-            field=models.ForeignKey(blank=True, help_text="The team whose storage quota this upload counts against (a task owner's)", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenge_platform.team'),
+            field=models.ForeignKey(blank=True, help_text="The team whose storage quota this upload counts against (a task owner's)", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='challenges.team'),
         ),
     ]

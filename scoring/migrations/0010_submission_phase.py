@@ -7,7 +7,7 @@ from django.db import migrations, models
 def arrived_in_main(apps, schema_editor):
     """A submission made before its challenge's end arrived in the one phase, ``main``
     (the post-challenge board's keep no phase)."""
-    Phase = apps.get_model("challenge_platform", "Phase")
+    Phase = apps.get_model("challenges", "Phase")
     Submission = apps.get_model("scoring", "Submission")
     for phase in Phase.objects.all().iterator():
         Submission.objects.filter(
@@ -17,7 +17,7 @@ def arrived_in_main(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenge_platform", "0020_phases"),
+        ("challenges", "0020_phases"),
         ("scoring", "0009_reference_team_file_size"),
     ]
 
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 null=True,
                 on_delete=django.db.models.deletion.RESTRICT,
                 related_name="submissions",
-                to="challenge_platform.phase",
+                to="challenges.phase",
             ),
         ),
         migrations.RunPython(arrived_in_main, migrations.RunPython.noop),

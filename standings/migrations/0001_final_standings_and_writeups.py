@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0003_track_prize_and_writeup_requirement"),
+        ("challenges", "0003_track_prize_and_writeup_requirement"),
         ("scoring", "0002_submission_scoring_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="final_standings",
-                        to="challenge_platform.challenge",
+                        to="challenges.challenge",
                     ),
                 ),
             ],
@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="writeup",
-                        to="challenge_platform.team",
+                        to="challenges.team",
                     ),
                 ),
                 (

@@ -163,8 +163,8 @@ def test_the_schema_documents_the_same_token_header() -> None:
     assert TokenAuthentication().authenticate_header(None) == "Token"
 
 
-BEFORE = ("challenge_platform", "0006_flip_examples_and_prize_nfr_limit")
-AFTER = ("challenge_platform", "0007_api_tokens_hashed")
+BEFORE = ("challenges", "0006_flip_examples_and_prize_nfr_limit")
+AFTER = ("challenges", "0007_api_tokens_hashed")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -113,7 +113,7 @@ def test_an_organizer_reveals_the_private_board_and_anyone_sees_it(
 
     organizer = new_page()
     login(organizer, live_server.url, "org", PASSWORD)
-    organizer.goto(f"{live_server.url}/admin/challenge_platform/challenge/")
+    organizer.goto(f"{live_server.url}/admin/challenges/challenge/")
     organizer.check(f'input[name="_selected_action"][value="{board["challenge"].pk}"]')
     organizer.select_option("select[name=action]", "reveal_private")
     organizer.get_by_role("button", name="Go").click()

@@ -86,7 +86,7 @@ def _only_event(**filters) -> AuditEvent:
 
 def test_hiding_a_team_asks_for_a_reason_and_records_it_once(console, organizer, world):
     _c, _tr, _t, team, _s = world
-    url = "/admin/challenge_platform/team/"
+    url = "/admin/challenges/team/"
     page = _action(console, url, "hide_teams", [team.pk])
     assert page.status_code == 200 and b'id="action-reason-form"' in page.content
     blank = _action(console, url, "hide_teams", [team.pk], apply="1", reason="  ")
@@ -98,7 +98,7 @@ def test_hiding_a_team_asks_for_a_reason_and_records_it_once(console, organizer,
     event = _only_event(action="team.hide")
     assert team.is_hidden
     assert (event.actor, event.actor_name, event.reason) == (organizer, "org", "shared the labels")
-    assert (event.object_type, event.object_id) == ("challenge_platform.Team", str(team.pk))
+    assert (event.object_type, event.object_id) == ("challenges.Team", str(team.pk))
     assert event.before == {"is_hidden": False} and event.after == {"is_hidden": True}
     assert event.challenge == team.challenge
 
@@ -106,7 +106,7 @@ def test_hiding_a_team_asks_for_a_reason_and_records_it_once(console, organizer,
 def test_restoring_a_team_records_one_event(console, world):
     _c, _tr, _t, team, _s = world
     Team.objects.filter(pk=team.pk).update(is_hidden=True)
-    _action(console, "/admin/challenge_platform/team/", "restore_teams", [team.pk], apply="1")
+    _action(console, "/admin/challenges/team/", "restore_teams", [team.pk], apply="1")
     assert _only_event(action="team.restore").after == {"is_hidden": False}
 
 
@@ -139,13 +139,13 @@ def test_rescoring_records_one_event(console, world, action, recorded):
 def test_reveal_records_one_event(console, world, action, recorded):
     challenge = world[0]
     Challenge.objects.filter(pk=challenge.pk).update(private_revealed=action == "hide_private")
-    _action(console, "/admin/challenge_platform/challenge/", action, [challenge.pk])
+    _action(console, "/admin/challenges/challenge/", action, [challenge.pk])
     assert _only_event(action=recorded).challenge == challenge
 
 
 def test_changing_dates_limits_and_rules_records_before_and_after(console, world):
     challenge = world[0]
-    url = f"/admin/challenge_platform/challenge/{challenge.pk}/change/"
+    url = f"/admin/challenges/challenge/{challenge.pk}/change/"
     data = change_form_data(console.get(url).content.decode(), "challenge_form")
     old_limit = challenge.daily_submission_limit
     data["daily_submission_limit"] = [str(old_limit + 3)]
@@ -162,7 +162,7 @@ def test_changing_dates_limits_and_rules_records_before_and_after(console, world
 
 def test_changing_a_track_records_one_event(console, world):
     track = world[1]
-    url = f"/admin/challenge_platform/track/{track.pk}/change/"
+    url = f"/admin/challenges/track/{track.pk}/change/"
     data = change_form_data(console.get(url).content.decode(), "track_form")
     data["order"] = ["7"]
     assert console.post(url, data).status_code == 302
@@ -252,7 +252,7 @@ def test_the_log_cannot_be_changed_through_the_console_even_by_a_superuser(conso
         actor=organizer, action="challenge.reveal", obj=challenge, after={"x": 1}, reason="r"
     )
     before = list(AuditEvent.objects.values())
-    base = "/admin/challenge_platform/auditevent/"
+    base = "/admin/challenges/auditevent/"
     forged = {"action": "nothing", "reason": "", "actor_name": "someone else"}
     assert console.post(f"{base}add/", forged).status_code == 403
     assert console.post(f"{base}{event.pk}/change/", forged).status_code == 403
@@ -279,7 +279,7 @@ def test_the_log_is_listed_filtered_searched_and_exported(console, organizer, wo
     challenge, _tr, _t, team, submission = world
     team_visibility_set(team=team, hidden=True, actor=organizer, reason="=cmd|cheating")
     audit_record(actor=None, action="challenge.reveal", obj=challenge)
-    base = "/admin/challenge_platform/auditevent/"
+    base = "/admin/challenges/auditevent/"
     listing = console.get(base).content.decode()
     assert "=cmd|cheating" in listing and "challenge.reveal" in listing
     filtered = console.get(f"{base}?action=team.hide").context["cl"].result_list

@@ -43,7 +43,7 @@ def test_dashboard_and_hiding_a_team_with_a_reason(live_server, browser, browser
     assert dashboard.locator(".dash-active").inner_text() == "1"
     assert dashboard.locator("svg[role=img]").count() == 1
 
-    page.goto(f"{live_server.url}/admin/challenge_platform/team/")
+    page.goto(f"{live_server.url}/admin/challenges/team/")
     page.locator(f"input[name=_selected_action][value='{team.pk}']").check()
     page.select_option("select[name=action]", "hide_teams")
     page.locator("button[name=index]").first.click()  # "Go"

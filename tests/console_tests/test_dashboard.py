@@ -65,5 +65,5 @@ def test_submissions_list_filters_by_task_team_status_and_date(client, world):
     assert [s.status for s in failed] == ["failed"]
     by_team = client.get(f"{base}?q=idle").context["cl"].result_list
     assert [s.team.name for s in by_team] == ["idle"]
-    teams = client.get(f"/admin/challenge_platform/team/?challenge__id__exact={world.pk}")
+    teams = client.get(f"/admin/challenges/team/?challenge__id__exact={world.pk}")
     assert teams.context["cl"].result_count == 3

@@ -77,7 +77,7 @@ def test_a_hidden_team_shows_the_reason_on_its_page_and_its_submissions(
 ):
     organizer, member, team, submission = world
     _as(client, organizer).post(
-        "/admin/challenge_platform/team/",
+        "/admin/challenges/team/",
         {
             "action": "hide_teams",
             "_selected_action": [team.pk],
@@ -97,7 +97,7 @@ def test_a_hidden_team_shows_the_reason_on_its_page_and_its_submissions(
     assert "Two accounts of one person" in smtp_settings.messages[0].get_body().get_content()
     # Restored: the notice goes away, and the team is told.
     _as(client, organizer).post(
-        "/admin/challenge_platform/team/",
+        "/admin/challenges/team/",
         {"action": "restore_teams", "_selected_action": [team.pk], "apply": "1"},
     )
     page = _as(client, member).get(f"/teams/{team.pk}/").content.decode()

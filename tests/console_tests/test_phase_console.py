@@ -37,13 +37,13 @@ def test_a_phase_added_and_edited_in_the_console_is_audited(client) -> None:
     challenge = ChallengeFactory(slug="cons", start=now - timedelta(days=3), end=now)
     client.force_login(UserFactory(username="org", is_staff=True, is_superuser=True))
     overlapping = form(challenge, start=now - timedelta(days=1), end=now + timedelta(days=4))
-    refused = client.post("/admin/challenge_platform/phase/add/", overlapping)
+    refused = client.post("/admin/challenges/phase/add/", overlapping)
     assert refused.status_code == 200 and "overlap" in refused.content.decode()
     assert Phase.objects.filter(challenge=challenge).count() == 1
     assert not AuditEvent.objects.filter(action__startswith="phase.").exists()
 
     added = client.post(
-        "/admin/challenge_platform/phase/add/",
+        "/admin/challenges/phase/add/",
         form(challenge, start=now + timedelta(days=1), end=now + timedelta(days=8)),
     )
     errors = [line for line in added.content.decode().splitlines() if "errorlist" in line]
@@ -59,7 +59,7 @@ def test_a_phase_added_and_edited_in_the_console_is_audited(client) -> None:
         challenge, start=now + timedelta(days=2), end=now + timedelta(days=8), reason="a day later"
     )
     edit.pop("challenge")
-    changed = client.post(f"/admin/challenge_platform/phase/{final.pk}/change/", edit)
+    changed = client.post(f"/admin/challenges/phase/{final.pk}/change/", edit)
     assert changed.status_code == 302, changed.content.decode()[:2000]
     (update,) = AuditEvent.objects.filter(action="phase.update")
     assert update.reason == "a day later" and "start" in update.after

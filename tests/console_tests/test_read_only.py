@@ -30,14 +30,14 @@ PERMISSIONS = {
     "knox.AuthToken": (False, False, False),  # listed by prefix; revoked by its action
     "socialaccount.SocialAccount": (True, True, True),
     "account.EmailAddress": (True, True, True),
-    "challenge_platform.Challenge": (True, True, True),
-    "challenge_platform.Track": (True, True, True),
-    "challenge_platform.Phase": (True, True, False),  # a phase holds its entries
-    "challenge_platform.Team": (True, True, True),
-    "challenge_platform.RulesAcceptance": (False, False, False),
-    "challenge_platform.WorkerHeartbeat": (False, False, False),
+    "challenges.Challenge": (True, True, True),
+    "challenges.Track": (True, True, True),
+    "challenges.Phase": (True, True, False),  # a phase holds its entries
+    "challenges.Team": (True, True, True),
+    "challenges.RulesAcceptance": (False, False, False),
+    "challenges.WorkerHeartbeat": (False, False, False),
     "jobs.JobClaim": (False, False, False),  # written by workers only
-    "challenge_platform.AuditEvent": (False, False, False),
+    "challenges.AuditEvent": (False, False, False),
     "datasets.Task": (True, True, True),  # "add" opens the bundle import
     "scoring.Submission": (False, False, False),  # changed only through its actions
     "algorithms.BaselineRun": (False, False, False),
@@ -82,7 +82,7 @@ def test_every_registered_model_has_exactly_the_declared_permissions(superuser):
     assert not unknown, f"decide add/change/delete for {unknown} in PERMISSIONS"
     gone = sorted(label for label in PERMISSIONS if label not in registered)
     for label in gone:  # AuditEvent may be the only one declared ahead of its registration
-        assert label == "challenge_platform.AuditEvent", f"{label} is no longer registered"
+        assert label == "challenges.AuditEvent", f"{label} is no longer registered"
     actual = {
         label: (
             model_admin.has_add_permission(request),
@@ -136,9 +136,9 @@ def test_console_refuses_to_add_or_edit_derived_rows(organizer_client, board):
         ("/admin/leaderboard/leaderboardentry/add/", forged_entry),
         (f"/admin/leaderboard/leaderboardentry/{entry.pk}/change/", forged_entry),
         (f"/admin/leaderboard/leaderboardentry/{entry.pk}/delete/", {"post": "yes"}),
-        ("/admin/challenge_platform/workerheartbeat/add/", {"hostname": "forged"}),
+        ("/admin/challenges/workerheartbeat/add/", {"hostname": "forged"}),
         (
-            f"/admin/challenge_platform/workerheartbeat/{heartbeat.pk}/change/",
+            f"/admin/challenges/workerheartbeat/{heartbeat.pk}/change/",
             {"hostname": "forged", "seen_at_0": "2030-01-01", "seen_at_1": "00:00:00"},
         ),
         ("/admin/scoring/submission/add/", {"task": task.pk, "team": team.pk}),

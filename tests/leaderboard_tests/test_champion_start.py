@@ -231,7 +231,7 @@ def test_cannot_tell_keeps_the_champion_by_default_and_crowns_where_the_console_
 
     # The organizers choose to crown what the gate cannot tell about (console, audited).
     challenge = task.track.challenge
-    url = f"/admin/challenge_platform/challenge/{challenge.pk}/change/"
+    url = f"/admin/challenges/challenge/{challenge.pk}/change/"
     page = admin_client.get(url).content.decode()
     assert 'name="gate_cannot_tell"' in page and 'name="release_check_min_changed"' in page
     data = change_form_data(page, "challenge_form")

@@ -180,7 +180,7 @@ def test_the_track_api_carries_pairwise_verdicts_and_the_group_method(tmp_path):
 
 def test_the_equivalence_margin_is_edited_in_the_console_and_kept_in_0_to_1(tmp_path, admin_client):
     world = bench_world(tmp_path)
-    url = f"/admin/challenge_platform/challenge/{world.challenge.pk}/change/"
+    url = f"/admin/challenges/challenge/{world.challenge.pk}/change/"
     form = admin_client.get(url).content.decode()
     assert 'name="equivalence_margin"' in form and 'value="0.005"' in form
     for bad in (-0.001, 1.5):

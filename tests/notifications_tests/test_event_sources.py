@@ -74,7 +74,7 @@ def test_a_member_added_in_the_console_is_announced_and_a_second_team_is_refused
     org = Client()
     org.force_login(UserFactory(username="org", is_staff=True, is_superuser=True))
     dan = UserFactory(username="dan")
-    url = f"/admin/challenge_platform/team/{team.pk}/change/"
+    url = f"/admin/challenges/team/{team.pk}/change/"
     ann_row = {"id": TeamMembership.objects.get(user=ann).pk, "user": ann.pk}
     with django_capture_on_commit_callbacks(execute=True):
         response = org.post(url, _team_change(team, [ann_row, {"user": dan.pk}], initial=1))

@@ -1,10 +1,10 @@
-"""The challenges app keeps the database the challenge_platform package made.
+"""The challenges app has one name: its label is ``challenges``, the name of its package; the
+project's configuration package ``challenge_platform`` holds no models.
 
-Its models moved from ``challenge_platform/`` (now the project's configuration only) to
-``challenges/`` with their migrations; the app config keeps the label they were made under,
-so table names, the migration history (``django_migrations`` rows) and content types are
-the same, and a database migrated by the old code opens with the new one unchanged
-(docs/architecture.md §2).
+A fresh install makes the tables, the migration history and the content types under the new
+label directly, and the rename of an older database finds nothing to do there
+(docs/decisions/0077-the-challenges-app-label.md; the upgrade of an older database is
+tests/platform_tests/test_label_upgrade.py).
 """
 
 from __future__ import annotations
@@ -14,44 +14,25 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import get_commands
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 
+from challenges.relabel import OLD_LABEL, relabel_database
+
 REPO = Path(__file__).resolve().parents[2]
-LABEL = "challenge_platform"
-# The history a database migrated before the move has for the label (django_migrations rows):
-# the new code must know exactly these, and may only add to them.
-RECORDED = [
-    "0001_initial",
-    "0002_challenge_rules_and_acceptances",
-    "0003_track_prize_and_writeup_requirement",
-    "0004_audit_event",
-    "0005_team_name_key",
-    "0006_flip_examples_and_prize_nfr_limit",
-    "0007_api_tokens_hashed",
-    "0008_team_name_skeleton_keys",
-    "0009_job_claim",
-    "0010_challenge_cowinners_confidence",
-    "0011_team_name_keys_without_marks",
-    "0012_revoked_api_tokens",
-    "0013_job_claim_moves_to_jobs",
-    "0014_challenge_equivalence_margin",
-    "0015_challenge_gate_nfr_epsilon",
-    "0016_challenge_gate_verdict_settings",
-    "0017_markdown_rendered_on_save",
-    "0018_team_name_glyph_keys",
-    "0019_team_name_glyph_key_unique",
-]
+LABEL = "challenges"
 
 
-def test_the_challenges_app_keeps_its_label_and_tables() -> None:
+def test_the_challenges_app_has_the_label_of_its_package_and_tables() -> None:
     config = apps.get_app_config(LABEL)
     assert config.name == "challenges"
-    models = list(config.get_models())
+    models = list(config.get_models(include_auto_created=True))
     assert {m.__name__ for m in models} >= {"Challenge", "Track", "Team", "TeamMembership"}
     for model in models:
-        assert model._meta.db_table == f"{LABEL}_{model.__name__.lower()}"
+        assert model._meta.db_table.startswith(f"{LABEL}_")
+    assert OLD_LABEL not in {c.label for c in apps.get_app_configs()}
 
 
 def test_the_configuration_package_holds_no_models_or_migrations() -> None:
@@ -61,25 +42,34 @@ def test_the_configuration_package_holds_no_models_or_migrations() -> None:
     assert "challenge_platform" not in {c.name for c in apps.get_app_configs()}
 
 
-def test_the_migration_history_is_the_one_an_old_database_recorded() -> None:
+def test_no_migration_names_the_old_label() -> None:
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    names = sorted(name for label, name in loader.graph.nodes if label == LABEL)
-    assert names[: len(RECORDED)] == RECORDED
-    assert loader.migrated_apps >= {LABEL}
+    assert not [key for key in loader.graph.nodes if key[0] == OLD_LABEL]
+    for key, node in loader.graph.node_map.items():
+        assert not [p.key for p in node.parents if p.key[0] == OLD_LABEL], key
     # Other apps' migrations depend on the label's, by label.
-    dependents = {
-        key
+    assert any(
+        parent.key[0] == LABEL
         for key, node in loader.graph.node_map.items()
-        if key[0] != LABEL and any(parent.key[0] == LABEL for parent in node.parents)
-    }
-    assert dependents, "no app depends on challenge_platform's migrations: the graph changed"
+        if key[0] != LABEL
+        for parent in node.parents
+    )
+
+
+def test_migrate_is_the_challenges_apps_own() -> None:
+    """Every upgrade path runs ``manage.py migrate``: it must be the one that renames."""
+    assert get_commands()["migrate"] == LABEL
 
 
 @pytest.mark.django_db
-def test_a_migrated_database_has_nothing_left_to_apply_and_keeps_its_content_types() -> None:
+def test_a_fresh_install_has_the_new_label_everywhere_and_nothing_to_rename() -> None:
     executor = MigrationExecutor(connection)
     assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
-    recorded = executor.recorder.applied_migrations()
-    assert {(LABEL, name) for name in RECORDED} <= set(recorded)
+    recorded = {app for app, _ in executor.recorder.applied_migrations()}
+    assert LABEL in recorded and OLD_LABEL not in recorded
     team = ContentType.objects.get_for_model(apps.get_model(LABEL, "Team"))
     assert (team.app_label, team.model) == (LABEL, "team")
+    assert not ContentType.objects.filter(app_label=OLD_LABEL).exists()
+    tables = set(connection.introspection.table_names())
+    assert not {t for t in tables if t.startswith(f"{OLD_LABEL}_")}
+    assert relabel_database(using=connection.alias) == []

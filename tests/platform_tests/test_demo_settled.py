@@ -124,7 +124,7 @@ def runs(platform: Platform) -> list[dict[str, Any]]:
         JOIN datasets_task t ON r.task_id = t.id
         JOIN algorithms_algorithmversion v ON r.version_id = v.id
         JOIN algorithms_algorithm a ON v.algorithm_id = a.id
-        JOIN challenge_platform_team tm ON a.team_id = tm.id
+        JOIN challenges_team tm ON a.team_id = tm.id
         ORDER BY r.id
     """
     keys = (

@@ -25,7 +25,7 @@ def test_reveal_action_shows_private_board_to_anonymous(organizer_client):
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     assert APIClient().get("/api/v1/tasks/t/leaderboard/?split=private").status_code == 403
     response = organizer_client.post(
-        "/admin/challenge_platform/challenge/",
+        "/admin/challenges/challenge/",
         {"action": "reveal_private", "_selected_action": [challenge.pk]},
         follow=True,
     )
@@ -42,7 +42,7 @@ def test_hiding_a_team_removes_it_from_boards_but_keeps_records(organizer_client
     scored(task, honest, 0.8)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     organizer_client.post(
-        "/admin/challenge_platform/team/",
+        "/admin/challenges/team/",
         {"action": "hide_teams", "_selected_action": [cheat.pk], "apply": "1", "reason": "leak"},
     )
     names = list(
@@ -52,7 +52,7 @@ def test_hiding_a_team_removes_it_from_boards_but_keeps_records(organizer_client
     sub.refresh_from_db()
     assert sub.status == "scored"  # the record stays
     organizer_client.post(
-        "/admin/challenge_platform/team/",
+        "/admin/challenges/team/",
         {"action": "restore_teams", "_selected_action": [cheat.pk], "apply": "1"},
     )
     assert LeaderboardEntry.objects.filter(task=task, split="public").count() == 2

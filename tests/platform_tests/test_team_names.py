@@ -289,7 +289,7 @@ def test_the_console_refuses_a_look_alike_team_name(client):
     team_create(challenge=challenge, user=UserFactory(), name="AliceTeam")
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     page = client.post(
-        "/admin/challenge_platform/team/add/",
+        "/admin/challenges/team/add/",
         {
             "challenge": challenge.pk,
             "name": "\u0430liceTeam",
@@ -301,7 +301,7 @@ def test_the_console_refuses_a_look_alike_team_name(client):
     assert Team.objects.filter(challenge=challenge).count() == 1
     # Organizers may still name the baseline team with a reserved word.
     client.post(
-        "/admin/challenge_platform/team/add/",
+        "/admin/challenges/team/add/",
         {
             "challenge": challenge.pk,
             "name": "AutoGluon baseline",
@@ -318,12 +318,12 @@ def test_the_skeleton_migration_rekeys_teams_without_renaming():
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before = ("challenge_platform", "0007_api_tokens_hashed")
-    after = ("challenge_platform", "0008_team_name_skeleton_keys")
+    before = ("challenges", "0007_api_tokens_hashed")
+    after = ("challenges", "0008_team_name_skeleton_keys")
     challenge = ChallengeFactory()
     executor = MigrationExecutor(connection)
     executor.migrate([before])
-    OldTeam = executor.loader.project_state([before]).apps.get_model("challenge_platform", "Team")
+    OldTeam = executor.loader.project_state([before]).apps.get_model("challenges", "Team")
     # Keys as the rule before issue 25 made them: these three were different names then.
     first = OldTeam.objects.create(
         challenge_id=challenge.pk, name="AliceTeam", name_key="aliceteam"

@@ -1,7 +1,7 @@
 """``STORAGE_BACKEND=s3``: every file in a bucket, none on the local disk.
 
 moto's S3 server runs on a free loopback port. This process uses the exact ``STORAGES``
-that ``settings/base.py`` builds when ``STORAGE_BACKEND=s3`` (evaluated with that
+that ``settings/storage.py`` builds when ``STORAGE_BACKEND=s3`` (evaluated with that
 environment); the real worker is started with the same environment variables and reads its
 settings from them, as a worker on another host would. A task is imported, a submission
 uploaded through the API and scored by the worker, and the task files downloaded through the
@@ -10,8 +10,8 @@ API, streamed from the bucket.
 
 from __future__ import annotations
 
+import importlib.util
 import io
-import runpy
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,14 +87,18 @@ def keys(client) -> set[str]:
 
 @pytest.fixture
 def s3_storages(bucket, s3_env, monkeypatch) -> Iterator[None]:
-    """This process's storages as ``settings/base.py`` builds them with ``STORAGE_BACKEND=s3``.
+    """This process's storages as ``settings/storage.py`` builds them with ``STORAGE_BACKEND=s3``.
 
     ``FileField(storage=private_storage)`` calls ``private_storage`` once, when the model class
     is built; those fields are pointed at the new private storage for the test.
     """
-    built = runpy.run_path(str(Path(settings.BASE_DIR) / "challenge_platform/settings/base.py"))
-    assert built["STORAGES"]["private"]["BACKEND"] == "storages.backends.s3.S3Storage"
-    with override_settings(STORAGES=built["STORAGES"]):
+    # A fresh copy of the module, run now with the S3 environment (the imported one is kept).
+    path = Path(settings.BASE_DIR) / "challenge_platform/settings/storage.py"
+    spec = importlib.util.spec_from_file_location("challenge_platform.settings.s3_copy", path)
+    built = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(built)
+    assert built.STORAGES["private"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    with override_settings(STORAGES=built.STORAGES):
         for model in apps.get_models():
             for field in model._meta.fields:
                 if isinstance(field, FileField) and hasattr(field, "_storage_callable"):

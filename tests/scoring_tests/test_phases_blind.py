@@ -104,7 +104,7 @@ def test_the_phases_list_puts_the_current_first_and_every_write_is_audited(world
         "max_submissions", "final", "current",
     }  # fmt: skip
     actions = list(
-        AuditEvent.objects.filter(object_type="challenge_platform.Phase").values_list(
+        AuditEvent.objects.filter(object_type="challenges.Phase").values_list(
             "action", "reason"
         )
     )

@@ -409,11 +409,11 @@ def test_organizers_set_both_options_in_the_console(case):
     client = Client()
     client.force_login(organizer())
     challenge_form = client.get(
-        f"/admin/challenge_platform/challenge/{track.challenge.pk}/change/"
+        f"/admin/challenges/challenge/{track.challenge.pk}/change/"
     ).content.decode()
     assert 'name="flip_examples"' in challenge_form
     assert "Hidden while the challenge runs, shown after its end" in challenge_form
-    track_form = client.get(f"/admin/challenge_platform/track/{track.pk}/change/").content.decode()
+    track_form = client.get(f"/admin/challenges/track/{track.pk}/change/").content.decode()
     assert 'name="prize_max_nfr"' in track_form
 
 

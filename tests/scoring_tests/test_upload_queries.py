@@ -39,7 +39,7 @@ def task(module_tasks):
 
 
 def _phase_reads(seen: CaptureQueriesContext) -> int:
-    return sum('FROM "challenge_platform_phase"' in q["sql"] for q in seen.captured_queries)
+    return sum('FROM "challenges_phase"' in q["sql"] for q in seen.captured_queries)
 
 
 def _storage_reads(seen: CaptureQueriesContext) -> int:

@@ -39,7 +39,7 @@ ADMIN: list[Case] = [
     ),
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
-        "admin/(?P<app_label>auth|challenge_platform|jobs|socialaccount|knox|account|datasets"
+        "admin/(?P<app_label>auth|challenges|jobs|socialaccount|knox|account|datasets"
         "|scoring|leaderboard|algorithms|standings|notifications|discussion)/$",
         "/admin/scoring/",
         ORG_ONLY,
@@ -91,12 +91,12 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "auth.group": lambda w: w.group.pk,
     "auth.user": lambda w: w.users["a"].pk,
     "knox.authtoken": lambda w: AuthToken.objects.filter(user=w.users["a"]).first().pk,
-    "challenge_platform.challenge": lambda w: w.challenge.pk,
-    "challenge_platform.track": lambda w: w.task.track.pk,
-    "challenge_platform.phase": lambda w: w.challenge.phases.order_by("start", "pk").first().pk,
-    "challenge_platform.team": lambda w: w.team_b.pk,
-    "challenge_platform.workerheartbeat": lambda w: w.heartbeat.pk,
-    "challenge_platform.rulesacceptance": lambda w: (
+    "challenges.challenge": lambda w: w.challenge.pk,
+    "challenges.track": lambda w: w.task.track.pk,
+    "challenges.phase": lambda w: w.challenge.phases.order_by("start", "pk").first().pk,
+    "challenges.team": lambda w: w.team_b.pk,
+    "challenges.workerheartbeat": lambda w: w.heartbeat.pk,
+    "challenges.rulesacceptance": lambda w: (
         RulesAcceptance.objects.get_or_create(
             user=w.users["a"], challenge=w.challenge, version=w.challenge.rules_version
         )[0].pk
@@ -128,7 +128,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "notifications.webhook": lambda w: _webhook(w).pk,
     "notifications.webhookdelivery": lambda w: _delivery(w).pk,
     "notifications.maildelivery": lambda w: _mail(w).pk,
-    "challenge_platform.auditevent": lambda w: _audit_event(w).pk,
+    "challenges.auditevent": lambda w: _audit_event(w).pk,
     "discussion.thread": lambda w: _thread(w).pk,
     "discussion.post": lambda w: _thread(w).posts.order_by("pk").first().pk,
     "jobs.jobclaim": lambda w: _job_claim(w).pk,
@@ -238,10 +238,10 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "datasets.task add": REDIRECT,  # tasks only enter through the bundle import form
     "algorithms.baselinerun add": "403",  # runs are queued by the actions, never typed in
     "algorithms.algorithmrun add": "403",  # runs are queued by the API or the page
-    "challenge_platform.rulesacceptance add": "403",  # only participants accept rules
+    "challenges.rulesacceptance add": "403",  # only participants accept rules
     # Frozen standings are immutable; write-ups are the teams'; deliveries are a log.
     "standings.finalstandings add": "403",
-    "challenge_platform.phase delete": "403",  # a phase holds its entries: change its dates
+    "challenges.phase delete": "403",  # a phase holds its entries: change its dates
     "standings.finalstandings delete": "403",
     "standings.methodwriteup add": "403",
     "notifications.webhookdelivery add": "403",
@@ -259,13 +259,13 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "leaderboard.taskboardmode delete": "403",
     "leaderboard.ladderstep add": "403",
     "leaderboard.ladderstep delete": "403",
-    "challenge_platform.workerheartbeat add": "403",
-    "challenge_platform.workerheartbeat delete": "403",
+    "challenges.workerheartbeat add": "403",
+    "challenges.workerheartbeat delete": "403",
     "jobs.jobclaim add": "403",
     "jobs.jobclaim delete": "403",
-    "challenge_platform.rulesacceptance delete": "403",
-    "challenge_platform.auditevent add": "403",
-    "challenge_platform.auditevent delete": "403",
+    "challenges.rulesacceptance delete": "403",
+    "challenges.auditevent add": "403",
+    "challenges.auditevent delete": "403",
     "scoring.submission add": "403",
     "scoring.submission delete": "403",
     "algorithms.baselinerun delete": "403",

@@ -48,14 +48,14 @@ API: list[Case] = [
     ),
     Case(
         "api/v1/phases/<int:pk>/",
-        "/api/v1/phases/{obj:challenge_platform.phase}/",
+        "/api/v1/phases/{obj:challenges.phase}/",
         ("401", "403", "403", OK),
         "PATCH",
         lambda w: {"title": "Matrix phase", "reason": "the authorization matrix"},
     ),
     Case(
         "api/v1/phases/<int:pk>/",
-        "/api/v1/phases/{obj:challenge_platform.phase}/",
+        "/api/v1/phases/{obj:challenges.phase}/",
         ("401", "403", "403", "405"),
     ),
     Case("api/v1/tasks/", "/api/v1/tasks/", ALL_OK),

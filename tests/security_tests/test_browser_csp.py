@@ -143,8 +143,8 @@ def test_organizer_console_works_under_the_policy(live_server, page, world, monk
     for path in (
         "/admin/",
         "/admin/health/",
-        "/admin/challenge_platform/challenge/",
-        f"/admin/challenge_platform/challenge/{world.challenge.pk}/change/",
+        "/admin/challenges/challenge/",
+        f"/admin/challenges/challenge/{world.challenge.pk}/change/",
         "/admin/datasets/task/import/",
         f"/admin/datasets/task/{world.task.pk}/change/",
         "/admin/scoring/submission/",

@@ -106,9 +106,9 @@ def csrf_cases():
     """Every state-changing web form of the matrix, and the admin's own forms."""
     web = [c for c in SITE + ADMIN if c.method == "POST" and c.route not in CSRF_EXEMPT_ROUTES]
     admin_forms = [
-        "/admin/challenge_platform/challenge/{obj}/change/",
-        "/admin/challenge_platform/challenge/",  # the changelist's actions
-        "/admin/challenge_platform/team/add/",
+        "/admin/challenges/challenge/{obj}/change/",
+        "/admin/challenges/challenge/",  # the changelist's actions
+        "/admin/challenges/team/add/",
         "/admin/datasets/task/import/",
         "/admin/datasets/task/{task_pk}/replace/",
         "/admin/baselines/baselinerun/queue/",

@@ -184,7 +184,7 @@ def test_editing_the_rules_in_the_console_raises_the_version_and_asks_again(rule
     RulesAcceptance.objects.create(user=w.users["a"], challenge=w.challenge, version=3)
     model_admin = admin.site._registry[Challenge]
     client = client_for(w, "org")
-    change = reverse("admin:challenge_platform_challenge_change", args=[w.challenge.pk])
+    change = reverse("admin:challenges_challenge_change", args=[w.challenge.pk])
     form = client.get(change).context["adminform"].form
     data = {
         name: ("" if value is None else value)
@@ -228,7 +228,7 @@ def test_acceptances_export_as_csv_without_formula_cells(ruled):
     RulesAcceptance.objects.create(user=w.users["b"], challenge=w.challenge, version=3)
     client = client_for(w, "org")
     response = client.post(
-        reverse("admin:challenge_platform_challenge_changelist"),
+        reverse("admin:challenges_challenge_changelist"),
         {"action": "export_rules_acceptances", "_selected_action": [w.challenge.pk]},
     )
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")

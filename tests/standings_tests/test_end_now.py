@@ -98,7 +98,7 @@ def test_the_console_action_asks_for_a_reason_then_ends_and_freezes(client) -> N
     challenge = running_challenge()
     organizer = UserFactory(username="org", is_staff=True, is_superuser=True)
     client.force_login(organizer)
-    url = "/admin/challenge_platform/challenge/"
+    url = "/admin/challenges/challenge/"
     form = {"action": "end_challenge_now", "_selected_action": [challenge.pk]}
     page = client.post(url, form)
     assert page.status_code == 200 and b'id="action-reason-form"' in page.content
