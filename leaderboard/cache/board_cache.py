@@ -230,7 +230,7 @@ def _hot(churn: str) -> bool:
 def bump(*, task_id: int | None, track_id: int | None) -> list[tuple[str, int]]:
     """The boards of ``task_id`` (and of its track) changed: the next read rebuilds them.
     The boards bumped, as ``(scope, pk)`` (none when there is no cache of the boards or it
-    is unavailable). Called once the change commits (``leaderboard.cache.bumps``)."""
+    is unavailable). Called once the change commits (``leaderboard.refresh``)."""
     boards = [(TASK, task_id)] if task_id is not None else []
     boards += [(TRACK, track_id)] if track_id is not None else []
     if not boards or not connection.in_redis():

@@ -8,7 +8,7 @@ an older version: without this module the first reader past half the grace rende
 one on the request path (the fast path's refresh ahead), holding a server's thread for a
 render that takes seconds on a loaded host, and behind a shared cache (the deployment's
 HAProxy) every reader misses at once when a copy expires and finds only that stale answer,
-which the cache may not keep. So once a bump commits (``leaderboard.cache.bumps``),
+which the cache may not keep. So once a bump commits (``leaderboard.refresh``),
 :func:`request_after_bump` publishes ``task_names.RENDER_BOARDS`` for each board some anonymous
 reader read lately (its stored request variants, ``fastpath.variants_key``), on a queue of its own
 (:data:`QUEUE`, the Procfile's ``renders`` process); :func:`render` then renders each variant

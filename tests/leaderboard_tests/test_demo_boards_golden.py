@@ -71,7 +71,8 @@ from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.phase_versions import phase_versions_release, task_for_phase
-from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
+from leaderboard.refresh import task_leaderboard_refresh
+from leaderboard.services import leaderboard_bootstrap_compute
 from operations import demo_entries
 from operations.management.commands import load_demo as load_demo_command
 from scoring.models import SubmissionStatus
