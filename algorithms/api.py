@@ -222,7 +222,9 @@ class AlgorithmCreateApi(APIView):
         # (request.data parses and spools it): team, declared size, rate, quota.
         try:
             algorithm_upload_admission(
-                challenge=challenge, user=request.user, declared_bytes=declared_length(request.META)
+                challenge=challenge,
+                user=request.user,
+                declared_bytes=declared_length(meta=request.META),
             )
         except AlgorithmRefused as exc:
             return refused(exc)

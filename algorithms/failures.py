@@ -37,7 +37,7 @@ def failure_category(*, status: str, limit_hit: str, exit_code: int | None) -> s
     return EXIT_CODE if exit_code != 0 else INVALID_OUTPUT
 
 
-def run_failure(run: object) -> str | None:
+def run_failure(*, run: object) -> str | None:
     """:func:`failure_category` of an ``AlgorithmRun`` (loaded with ``status``,
     ``limit_hit`` and ``exit_code``)."""
     return failure_category(

@@ -95,7 +95,7 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
     versions = [
         {
             "version": v,
-            "description_html": stored_html(v.description_html),
+            "description_html": stored_html(value=v.description_html),
             "in_benchmark": v.pk in in_benchmark,
         }
         for v in algorithm.versions.order_by("-number").select_related("created_by")

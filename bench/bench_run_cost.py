@@ -266,7 +266,7 @@ def matrix_cell(run: AlgorithmRun, baseline_pred: np.ndarray) -> None:
     """What the transfer page reads of a new cell: its predictions against the baseline's,
     bootstrapped (``leaderboard.transfer.matrix``'s cell)."""
     with STEPS.timing("the matrix cell (bootstrap against the baseline)"):
-        solution = solution_for_task(run.task)
+        solution = solution_for_task(task=run.task)
         with run.predictions.open("rb") as handle:
             pred = load_pred(handle.read())
         public = np.asarray(solution.is_public, dtype=bool)

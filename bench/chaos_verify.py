@@ -120,7 +120,7 @@ def rescores() -> dict[str, Any]:
         with sub.file.storage.open(sub.file.name, "rb") as handle:
             data = io.BytesIO(handle.read())
         try:
-            fresh = score_file(data, solution_for_task(sub.task)).scores()
+            fresh = score_file(data, solution_for_task(task=sub.task)).scores()
         except SubmissionInvalid as exc:
             differ.append({"id": sub.pk, "why": f"its file no longer scores: {exc.message}"})
             continue

@@ -50,7 +50,7 @@ class MarkdownHtmlField(models.TextField):
         return None if value is None else mark_safe(value)  # noqa: S308 - stored after nh3
 
 
-def stored_html(value: str | None) -> SafeString:
+def stored_html(*, value: str | None) -> SafeString:
     """A stored rendering as template-safe HTML (it was sanitized when it was saved)."""
     return mark_safe(value or "")  # noqa: S308 - a MarkdownHtmlField's value, cleaned by nh3
 

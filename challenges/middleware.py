@@ -59,12 +59,12 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             match = getattr(request, "resolver_match", None)
             response["Content-Security-Policy"] = policy_for_view(
-                match.view_name if match else "", nonce=nonce
+                view_name=match.view_name if match else "", nonce=nonce
             )
         return response
 
 
-def policy_for_view(view_name: str, *, nonce: str) -> str:
+def policy_for_view(*, view_name: str, nonce: str) -> str:
     """The ``Content-Security-Policy`` of a response made by ``view_name`` (the site's policy,
     with that view's directives from ``CONTENT_SECURITY_POLICY_BY_VIEW``) and ``nonce``. Also
     set by the boards' fast path (``leaderboard/cache/fastpath.py``), which answers in front of the

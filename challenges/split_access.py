@@ -80,7 +80,7 @@ def reader_split(
     return ReaderSplit(split, visible)
 
 
-def page_split(request: HttpRequest, challenge: Challenge) -> ReaderSplit:
+def page_split(*, request: HttpRequest, challenge: Challenge) -> ReaderSplit:
     """:func:`reader_split` for a page or a CSV export; raises 404 with the refusal's message
     (a page hides what it cannot show)."""
     decided = reader_split(asked=request.GET.get("split"), challenge=challenge, user=request.user)

@@ -118,9 +118,11 @@ def api_token(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "create")
         if action == "revoke":
-            token = tokens.api_tokens_for(user=request.user).filter(
-                token_key=request.POST.get("token", "")
-            ).first()
+            token = (
+                tokens.api_tokens_for(user=request.user)
+                .filter(token_key=request.POST.get("token", ""))
+                .first()
+            )
             if token is None:
                 messages.error(request, "There is no such token of yours.")
                 status = 404
@@ -183,7 +185,7 @@ def challenge_rules(request: HttpRequest, slug: str) -> HttpResponse:
         "challenge_platform/challenge_rules.html",
         {
             "challenge": challenge,
-            "rules_html": stored_html(challenge.rules_html),
+            "rules_html": stored_html(value=challenge.rules_html),
             "required": rules.rules_required(challenge=challenge),
             "accepted": rules.rules_accepted(challenge=challenge, user=request.user),
             "next": _safe_next(request, back),

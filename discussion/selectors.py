@@ -105,7 +105,7 @@ def post_document(*, post: Post, answer_id: int | None, organizer_reader: bool) 
         "author": author_name(user=post.author, organizer=post.by_organizers),
         "team": post.team.name if post.team_id and post.team else None,
         "by_organizers": post.by_organizers,
-        "body_html": stored_html(post.body_html) if visible else "",
+        "body_html": stored_html(value=post.body_html) if visible else "",
         "created": post.created_at,
         "edited": post.edited_at,
         "is_answer": post.pk == answer_id,

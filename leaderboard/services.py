@@ -46,7 +46,9 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
     if not entries:
         return
     # the board's phase's data (its entries are of one phase: datasets.phase_versions)
-    solution = solution_for_task(task_for_phase(task=task, phase_id=entries[0].submission.phase_id))
+    solution = solution_for_task(
+        task=task_for_phase(task=task, phase_id=entries[0].submission.phase_id)
+    )
     y = np.asarray(solution.y)
     public = np.asarray(solution.is_public, dtype=bool)
     updates = []

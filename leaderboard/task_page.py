@@ -45,7 +45,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "task": task,
             "challenge": task.track.challenge,
             "card": task_card(task=task),
-            "description_html": stored_html(task.description_html),
+            "description_html": stored_html(value=task.description_html),
             "downloads": downloads,
             "can_manage": task_manageable(task=task, user=request.user),
             "version": task_version_current(task=task),

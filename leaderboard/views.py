@@ -93,7 +93,7 @@ def _metric_columns(task: Task, entries) -> list[str]:
 
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
-    shown = page_split(request, task.track.challenge)
+    shown = page_split(request=request, challenge=task.track.challenge)
     read = page_board_read(request=request, challenge=task.track.challenge)
     return _page(
         request,
@@ -160,7 +160,7 @@ def _task_page(
 
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
-    split = page_split(request, task.track.challenge).split
+    split = page_split(request=request, challenge=task.track.challenge).split
     read = page_board_read(request=request, challenge=task.track.challenge)
     entries = task_board_for(task=task, split=split, user=request.user, read=read).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
@@ -226,7 +226,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-    shown = page_split(request, track.challenge)
+    shown = page_split(request=request, challenge=track.challenge)
     read = page_board_read(request=request, challenge=track.challenge)
     return _page(
         request,
@@ -398,7 +398,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     whom it may show. Its sections are rendered once per matrix and split
     (``leaderboard.cache.transfer_cache``); the header around them per request."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-    shown = page_split(request, track.challenge)
+    shown = page_split(request=request, challenge=track.challenge)
     split = shown.split
     # A ladder board's cells are withheld from whom it hides exact public scores
     # (docs/organizers/ladder.md): which ones is part of the kept sections' key.
@@ -457,7 +457,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-    split = page_split(request, track.challenge).split
+    split = page_split(request=request, challenge=track.challenge).split
     read = page_board_read(request=request, challenge=track.challenge)
     board, first_board, sets = _track_parts(track, split, read, request.user)
     header = [

@@ -48,7 +48,7 @@ REFERENCE_API_ROUTE = "api-task-reference-list"
 OWNER_API_ROUTES = (VERSION_API_ROUTE, REFERENCE_API_ROUTE)
 
 
-def declared_length(meta: Mapping[str, Any]) -> int | None:
+def declared_length(*, meta: Mapping[str, Any]) -> int | None:
     """The body size the client announced (``Content-Length``), None when it gave none."""
     try:
         value = int(meta.get("CONTENT_LENGTH") or "")
@@ -89,7 +89,7 @@ class UploadAdmissionMiddleware:
             return None  # an upload sent again: the view answers what its first attempt made
         try:
             admission = submission_admission_check(
-                task=task, user=user, declared_bytes=declared_length(request.META)
+                task=task, user=user, declared_bytes=declared_length(meta=request.META)
             )
         except SubmissionRefused as exc:
             return self._refusal(request, match.view_name, task, exc)
@@ -150,7 +150,7 @@ def owner_upload_refusal(
         task_version_upload_admission if route == VERSION_API_ROUTE else reference_upload_admission
     )
     try:
-        admit(task=task, user=request.user, declared_bytes=declared_length(request.META))
+        admit(task=task, user=request.user, declared_bytes=declared_length(meta=request.META))
     except (VersionUploadRefused, ReferenceRefused) as exc:
         status = exc.http_status if isinstance(exc, VersionUploadRefused) else exc.status
         if status not in (413, 429):

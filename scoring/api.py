@@ -343,7 +343,7 @@ class SubmissionCreateApi(APIView):
             admission = getattr(request, ADMITTED, None)  # a session caller's, by the middleware
             if admission is None or not admission.holds_for(task=task, user=request.user):
                 admission = submission_admission_check(
-                    task=task, user=request.user, declared_bytes=declared_length(request.META)
+                    task=task, user=request.user, declared_bytes=declared_length(meta=request.META)
                 )
         except SubmissionRefused as exc:
             return refusal_response(exc)

@@ -134,7 +134,7 @@ def _stored_or_computed(
         return found.data
     try:
         solution = solution_for_task(
-            task_for_phase(task=submission.task, phase_id=submission.phase_id)
+            task=task_for_phase(task=submission.task, phase_id=submission.phase_id)
         )
     except (OSError, ValueError, KeyError) as exc:
         raise DigestUnavailable("solution") from exc

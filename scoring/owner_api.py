@@ -220,6 +220,7 @@ class TaskVersionUploadSerializer(serializers.Serializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_phase(self, upload: TaskVersionUpload) -> str | None:
         return upload.phase.slug if upload.phase_id else None
+
     message = serializers.SerializerMethodField(help_text="Where it stands, in words")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -342,7 +343,7 @@ class TaskVersionListApi(APIView):
         task = managed_task_or_refuse(request, slug)
         try:  # before the body is read: a refused upload costs the server nothing
             task_version_upload_admission(
-                task=task, user=request.user, declared_bytes=declared_length(request.META)
+                task=task, user=request.user, declared_bytes=declared_length(meta=request.META)
             )
         except VersionUploadRefused as exc:
             return _upload_refused(exc)

@@ -152,7 +152,7 @@ class TaskReferenceListApi(APIView):
         task = managed_task_or_refuse(request, slug)
         try:  # before the body is read: a refused upload costs the server nothing
             reference_upload_admission(
-                task=task, user=request.user, declared_bytes=declared_length(request.META)
+                task=task, user=request.user, declared_bytes=declared_length(meta=request.META)
             )
         except ReferenceRefused as exc:
             return _refused(exc)

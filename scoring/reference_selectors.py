@@ -142,7 +142,7 @@ def submission_reference_flips(
         return {}
     visible = private_scores_visible(submission=submission, user=user)
     splits = SHOWN_ORDER if visible else ("public",)
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     y = np.asarray(solution.y)
     is_public = np.asarray(solution.is_public, dtype=bool)
     pred = _submission_pred(submission)
@@ -187,7 +187,7 @@ def submission_primary_nfr(*, submission: Submission) -> float | None:
     if cached is not None:
         return cached["nfr"]
     aligned = reference_predictions(reference=primary)
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     y = np.asarray(solution.y)
     nfr = None
     pred = _submission_pred(submission)

@@ -69,7 +69,7 @@ class SolutionCache:
 solution_cache = SolutionCache()
 
 
-def solution_for_task(task: Task) -> Solution:
+def solution_for_task(*, task: Task) -> Solution:
     """``task``'s parsed solution (cached per process; see the module docstring)."""
     return solution_cache.get(task)
 

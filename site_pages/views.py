@@ -26,7 +26,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "challenge": challenge,
             "phase": selectors.challenge_phase(challenge=challenge),
-            "description_html": stored_html(challenge.description_html),
+            "description_html": stored_html(value=challenge.description_html),
             "team": team,
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
@@ -47,10 +47,11 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_see_private = is_member or selectors.is_organizer(user=request.user)
     submissions = (
         submissions_shown(  # what the reader may see of each public score
-                            # (docs/organizers/ladder.md)
+            # (docs/organizers/ladder.md)
             submissions=list(
-                team.submissions.select_related("task__track__challenge", "ladder_step", "phase")
-                .order_by("-created_at")[:200]
+                team.submissions.select_related(
+                    "task__track__challenge", "ladder_step", "phase"
+                ).order_by("-created_at")[:200]
             ),
             user=request.user,
         )

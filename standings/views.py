@@ -21,7 +21,9 @@ from .forms import WriteupForm
 def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     result = selectors.winners_for_track(track=track, user=request.user)
-    winners = [(w, stored_html(w.writeup.body_html) if w.writeup else None) for w in result.winners]
+    winners = [
+        (w, stored_html(value=w.writeup.body_html) if w.writeup else None) for w in result.winners
+    ]
     return render(
         request,
         "standings/winners.html",
@@ -40,7 +42,7 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
             "separable": result.separable,
             "cowinners_mode": result.cowinners_mode,
             "confidence_percent": f"{100 * (result.confidence_level or 0.95):g}",
-            "prize_html": stored_html(track.prize_html) if track.prize else "",
+            "prize_html": stored_html(value=track.prize_html) if track.prize else "",
         },
     )
 
@@ -56,7 +58,7 @@ def writeup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "team": team,
             "writeup": writeup,
-            "body_html": stored_html(writeup.body_html) if writeup else "",
+            "body_html": stored_html(value=writeup.body_html) if writeup else "",
             "can_edit": user_is_member(team=team, user=request.user),
         },
     )
@@ -126,7 +128,7 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
     challenge = task.track.challenge
-    shown = page_split(request, challenge)
+    shown = page_split(request=request, challenge=challenge)
     split = shown.split
     hidden = selectors.post_challenge_hidden(task=task, split=split, user=request.user)
     return render(

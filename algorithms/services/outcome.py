@@ -133,7 +133,7 @@ def team_scored(*, ending: Ending, predictions: Path) -> Scored | None:
         return None
     started = time.monotonic()
     try:
-        solution = solution_for_task(run_task(run=ending.run))
+        solution = solution_for_task(task=run_task(run=ending.run))
         result, data = scored_in_worker(ending=ending, predictions=predictions, solution=solution)
     except (HandedInvalid, SoftTimeLimitExceeded):
         raise
@@ -231,7 +231,9 @@ def score_for_transfer(*, ending: Ending, predictions: Path) -> str:
     run, token = ending.run, ending.token
     try:
         result, data = scored_in_worker(
-            ending=ending, predictions=predictions, solution=solution_for_task(run_task(run=run))
+            ending=ending,
+            predictions=predictions,
+            solution=solution_for_task(task=run_task(run=run)),
         )
     except SubmissionInvalid as exc:
         return fail_run(
@@ -266,7 +268,9 @@ def compare_with_original(*, ending: Ending, predictions: Path) -> str:
         )
     try:
         result, _ = scored_in_worker(
-            ending=ending, predictions=predictions, solution=solution_for_task(run_task(run=run))
+            ending=ending,
+            predictions=predictions,
+            solution=solution_for_task(task=run_task(run=run)),
         )
     except SubmissionInvalid as exc:
         return fail_run(

@@ -99,7 +99,7 @@ class _Public:
 
     @cached_property
     def _solution(self) -> Solution:
-        return solution_for_task(self.task)
+        return solution_for_task(task=self.task)
 
     @cached_property
     def y(self) -> np.ndarray:

@@ -130,7 +130,7 @@ def _expected(
         for e in entries:
             with submissions[e.submission_id].predictions.open("rb") as handle:
                 preds.append(load_pred(handle.read()))
-        solution = solution_for_task(task)
+        solution = solution_for_task(task=task)
     except (OSError, ValueError, KeyError):
         logger.warning("shake-up of %s: predictions unreadable", task.slug, exc_info=True)
         return None, "a prediction file could not be read"

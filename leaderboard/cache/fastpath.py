@@ -277,7 +277,9 @@ def answer(*, environ: dict[str, Any]) -> Answer | None:
     if hit is None:
         return None
     status, headers, view_name, body = hit
-    headers.append(("Content-Security-Policy", policy_for_view(view_name, nonce=new_nonce())))
+    headers.append(
+        ("Content-Security-Policy", policy_for_view(view_name=view_name, nonce=new_nonce()))
+    )
     etag = next((value for name, value in headers if name.lower() == "etag"), None)
     if etag is not None and _none_match_fails(environ.get("HTTP_IF_NONE_MATCH"), etag):
         return 304, [(n, v) for n, v in headers if n.lower() not in _NOT_ON_304], b""

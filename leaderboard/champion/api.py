@@ -327,7 +327,7 @@ class TaskReleaseCheckApi(APIView):
         except (UploadBudgetExceeded, ReleaseCheckRefused) as exc:
             return refusal_response(exc)
         limit = settings.SUBMISSION_MAX_BYTES
-        declared = declared_length(request.META)
+        declared = declared_length(meta=request.META)
         if declared is not None and declared > limit + MULTIPART_SLACK_BYTES:
             return _refused(
                 ReleaseCheckRefused(
@@ -401,7 +401,7 @@ def _candidate(task: Task, request: Request, data: dict[str, Any]) -> tuple[np.n
             path = io.BytesIO(upload.read())
         try:
             result = score_file(
-                path, solution_for_task(task), max_bytes=settings.SUBMISSION_MAX_BYTES
+                path, solution_for_task(task=task), max_bytes=settings.SUBMISSION_MAX_BYTES
             )
         except SubmissionInvalid as exc:
             raise ReleaseCheckRefused(exc.message, status=400, code="invalid_file") from exc

@@ -101,7 +101,7 @@ def task_slice_columns(*, task: Task, solution: Solution) -> dict[str, SliceColu
 def gate_context(*, task: Task, split: str | None = None) -> GateContext:
     """The inputs of every weighing of ``task`` on ``split`` (default: :func:`gate_split`)."""
     split = split or gate_split(challenge=task.track.challenge)
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     public = np.asarray(solution.is_public, dtype=bool)
     return GateContext(
         task=task,

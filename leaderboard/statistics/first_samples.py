@@ -73,7 +73,7 @@ def task_samples(
     kept = cache.get_many(list(entry_keys.values()))
     missing = [team for team, k in entry_keys.items() if k not in kept]
     if missing:
-        solution = solution_for_task(task)
+        solution = solution_for_task(task=task)
         public = np.asarray(solution.is_public, dtype=bool)
         rows = public if split == Split.PUBLIC else ~public
         if not rows.any():

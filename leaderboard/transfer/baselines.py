@@ -58,7 +58,7 @@ def task_baseline_states(*, tasks: list[Task], scored: set[int]) -> list[Baselin
         elif run is None or run.status == AlgorithmRunStatus.CANCELLED:
             states.append(BaselineState(BASELINE_NOT_RUN, run))
         elif run.status == AlgorithmRunStatus.FAILED:
-            states.append(BaselineState("failed", run, run_failure(run) or ""))
+            states.append(BaselineState("failed", run, run_failure(run=run) or ""))
         elif run.status == AlgorithmRunStatus.SUCCEEDED:
             failed = run.submission_id and run.submission.status == SubmissionStatus.FAILED
             states.append(

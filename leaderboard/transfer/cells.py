@@ -73,7 +73,7 @@ def cell_compute(
     if cached is not None:
         return cached
     source = run.submission.predictions if run.submission_id else run.predictions
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     public = np.asarray(solution.is_public, dtype=bool)
     cell = transfer_cell(
         y=np.asarray(solution.y),

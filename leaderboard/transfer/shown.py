@@ -77,7 +77,7 @@ class ShownCell:
 
     @property
     def failure(self) -> str | None:
-        return None if self.run is None else run_failure(self.run)
+        return None if self.run is None else run_failure(run=self.run)
 
 
 def cell_reason(*, run: AlgorithmRun, baseline: BaselineState) -> str:

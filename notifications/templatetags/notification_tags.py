@@ -14,7 +14,7 @@ register = template.Library()
 @register.inclusion_tag("notifications/_announcements.html")
 def challenge_announcements(challenge, limit: int = 10) -> dict:
     rows = Announcement.objects.filter(challenge=challenge)[:limit]
-    return {"announcements": [(a, stored_html(a.body_html)) for a in rows]}
+    return {"announcements": [(a, stored_html(value=a.body_html)) for a in rows]}
 
 
 @register.inclusion_tag("notifications/_team_invite.html", takes_context=True)

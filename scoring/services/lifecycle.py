@@ -94,7 +94,9 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     task = submission.task
     try:
         try:
-            solution = solution_for_task(task_for_phase(task=task, phase_id=submission.phase_id))
+            solution = solution_for_task(
+                task=task_for_phase(task=task, phase_id=submission.phase_id)
+            )
         except SoftTimeLimitExceeded:
             raise
         except Exception as exc:

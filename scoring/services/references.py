@@ -110,17 +110,14 @@ def reference_uploads_today(*, task: Task, now: datetime | None = None) -> int:
     """Uploads by task owners (not organizers) to ``task`` since UTC midnight, from the
     append-only audit log (so a removed reference still counts)."""
     since = upload_day_start(now=now)
-    return (
-        AuditEvent.objects.filter(
-            action="reference.upload",
-            object_type=Task._meta.label,
-            object_id=str(task.pk),
-            at__gte=since,
-            actor__isnull=False,
-            actor__is_staff=False,
-        )
-        .count()
-    )
+    return AuditEvent.objects.filter(
+        action="reference.upload",
+        object_type=Task._meta.label,
+        object_id=str(task.pk),
+        at__gte=since,
+        actor__isnull=False,
+        actor__is_staff=False,
+    ).count()
 
 
 def _owner_may_upload(*, task: Task, user: User) -> None:
@@ -186,7 +183,7 @@ def reference_score_into(
     *, reference: Reference, task: Task, source: Any, max_bytes: int | None
 ) -> None:
     """Score ``source`` like a submission and keep scores and predictions on ``reference``."""
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     result = score_file(source, solution, max_bytes=max_bytes)
     primary = primary_metric(task.kind, task.primary_metric)
     fields = primary_scores(scores=result.scores(), primary=primary)
@@ -370,7 +367,7 @@ def trivial_submission(*, task: Task) -> bytes:
     train labels (``TaskKind.trivial``: classification: the majority class, every class's
     prior as its probability; matching: no match, the base rate as ``score``; grouping:
     every record alone in its cluster...)."""
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     with task.train_parquet.open("rb") as fh:
         labels = pq.read_table(fh, columns=["label"]).column("label")
     columns: dict[str, Any] = {"id": solution.ids}

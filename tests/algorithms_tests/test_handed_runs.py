@@ -81,7 +81,7 @@ def test_a_rerun_is_scored_from_the_hand_over_exactly_as_its_file(world, broker,
     assert algorithm_run_execute(run_pk=run.pk, worker="test-node") == "succeeded"
     run.refresh_from_db()
     assert kept["handed"] is not None  # scored from the hand-over, not the file
-    from_file = score_file(str(kept["file"]), solution_for_task(task))
+    from_file = score_file(str(kept["file"]), solution_for_task(task=task))
     assert run.scores == from_file.scores()
     with run.predictions.open("rb") as handle:
         stored = handle.read()

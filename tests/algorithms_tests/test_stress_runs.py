@@ -364,9 +364,9 @@ def test_scores_of_a_file_do_not_depend_on_stress(products):
     test = pq.read_table(task.test_parquet.path)
     path = Path(task.test_parquet.path).parent / "ones.csv"
     test.to_pandas().assign(label=1)[["id", "label"]].to_csv(path, index=False)
-    first = score_file(str(path), solution_for_task(task)).scores()
+    first = score_file(str(path), solution_for_task(task=task)).scores()
     task_stress_set(task=task, stress=[], actor=None)
-    again = score_file(str(path), solution_for_task(task)).scores()
+    again = score_file(str(path), solution_for_task(task=task)).scores()
     assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
     assert set(first["all"]) == {"f1", "precision", "recall"}  # no stress figure among them
     assert np.isfinite(first["all"]["f1"])

@@ -145,7 +145,7 @@ def core_decomposition(
             if task.slug in without:
                 continue
             run = algorithm.versions.get().runs.filter(task=task).latest("pk")  # the cell's
-            solution = solution_for_task(task)
+            solution = solution_for_task(task=task)
             public = np.asarray(solution.is_public, dtype=bool)
             cell = transfer_cell(
                 y=np.asarray(solution.y),

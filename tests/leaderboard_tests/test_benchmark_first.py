@@ -57,7 +57,7 @@ def _core(world, team_ids, split, alpha=0.05):
                 "submission"
             )
         }
-        solution = solution_for_task(task)
+        solution = solution_for_task(task=task)
         public = np.asarray(solution.is_public, dtype=bool)
         preds = []
         for team in team_ids:

@@ -36,8 +36,6 @@ from .champion_api_helpers import check
 pytestmark = pytest.mark.django_db
 
 
-
-
 @pytest.fixture
 def gated(_gated_pk):
     task = Task.objects.select_related("track__challenge").get(pk=_gated_pk)
@@ -49,8 +47,6 @@ def gated(_gated_pk):
         make_primary=True,
     )
     return task, world, make_participant(task.track.challenge, username="ann", name="Ann")
-
-
 
 
 DOCUMENTED_FIELDS = {
@@ -253,7 +249,7 @@ def test_a_run_scored_on_itself_is_checked_by_its_team_and_weighed_as_an_entry(g
 
     task, world, ann = gated
     content = world.file(world.planted["few_flips"])
-    result = score_file(io.BytesIO(content), solution_for_task(task))
+    result = score_file(io.BytesIO(content), solution_for_task(task=task))
     algorithm = Algorithm.objects.create(challenge=task.track.challenge, team=ann.team, name="m")
     version = AlgorithmVersion.objects.create(
         algorithm=algorithm, number=1, archive="x.zip", archive_sha256="0" * 64

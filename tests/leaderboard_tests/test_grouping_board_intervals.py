@@ -60,7 +60,7 @@ def test_a_grouping_board_gets_entity_bootstrap_intervals(tmp_path):
     assert board[1].score == board[1].score_low == board[1].score_high == 0.0
 
     # The stored interval is the core's entity bootstrap on the public rows.
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     with leader.submission.predictions.open("rb") as handle:
         pred = load_predictions(handle.read()).pred
     result = bootstrap_leaderboard(

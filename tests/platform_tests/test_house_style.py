@@ -107,9 +107,7 @@ def test_public_services_and_selectors_take_keyword_only_arguments() -> None:
         for path in modules
         for signature in positional_parameters(path.read_text(encoding="utf-8"))
     ]
-    assert not offenders, "positional parameters (make them keyword-only):\n" + "\n".join(
-        offenders
-    )
+    assert not offenders, "positional parameters (make them keyword-only):\n" + "\n".join(offenders)
 
 
 def test_the_keyword_only_check_finds_what_it_looks_for() -> None:
@@ -165,9 +163,7 @@ POSITIONAL_BY_CONTRACT = {
 # entry points, called positionally from every app and patched so in many tests, and the
 # leaderboard caches' helpers. The list may only shrink: a new positional function fails.
 NOT_YET_KEYWORD_ONLY = frozenset({
-    "algorithms/failures.py:run_failure", "challenges/hooks.py:subscribe",
-    "challenges/hooks.py:emit", "challenges/markdown.py:stored_html",
-    "challenges/middleware.py:policy_for_view", "challenges/split_access.py:page_split",
+    "challenges/hooks.py:subscribe", "challenges/hooks.py:emit",
     "jobs/celery.py:when_app_made", "jobs/celery.py:declare_task",
     "jobs/holders.py:when_holder_lost", "jobs/lifecycle.py:publish",
     "jobs/lifecycle.py:publish_job_after_commit", "jobs/lifecycle.py:job_claim",
@@ -178,7 +174,6 @@ NOT_YET_KEYWORD_ONLY = frozenset({
     "leaderboard/cache/transfer_cache.py:columns", "leaderboard/cache/transfer_cache.py:kept",
     "leaderboard/cache/transfer_cache.py:template_digest",
     "leaderboard/cache/transfer_cache.py:fragments",
-    "scoring/admission.py:declared_length", "scoring/solutions.py:solution_for_task",
 })  # fmt: skip
 
 
@@ -225,9 +220,7 @@ def test_every_public_domain_function_takes_keyword_only_arguments() -> None:
     sources = domain_sources()
     assert len(sources) > 150, "few domain modules found: the definition is wrong"
     offenders = domain_offenders(sources)
-    assert not offenders, "positional parameters (make them keyword-only):\n" + "\n".join(
-        offenders
-    )
+    assert not offenders, "positional parameters (make them keyword-only):\n" + "\n".join(offenders)
 
 
 def test_every_exception_to_keyword_only_is_still_needed() -> None:

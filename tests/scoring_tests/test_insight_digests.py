@@ -47,9 +47,9 @@ def counted(monkeypatch):
     calls = {"solution": 0, "predictions": 0}
     load_solution, load_aligned = digests.solution_for_task, digests._load_aligned
 
-    def solution(task):
+    def solution(*, task):
         calls["solution"] += 1
-        return load_solution(task)
+        return load_solution(task=task)
 
     def aligned(submission):
         calls["predictions"] += 1
@@ -80,7 +80,7 @@ def test_scoring_stores_the_own_digest_and_views_then_read_only_digests(flip_cas
     assert 'data-reference="previous"' in page
 
     # The stored numbers are the direct computation on the full arrays.
-    solution = solution_for_task(new.task)
+    solution = solution_for_task(task=new.task)
     mine, previous = aligned_of(new), aligned_of(flip_case["previous"])
     direct = split_flips(
         y=solution.y,
@@ -164,7 +164,7 @@ def test_opis_curves_are_stored_at_scoring_and_drawn(tmp_path, counted):
     assert 'data-role="opis-curves"' in page and 'data-role="calibration-range"' in page
 
     stored = InsightDigest.objects.get(submission=submission, reference=None).data["opis"]
-    solution = solution_for_task(task)
+    solution = solution_for_task(task=task)
     aligned = aligned_of(submission)
     measured = task_curves(aligned, solution)["all"]
     assert stored["all"]["opis"] == pytest.approx(measured.opis)
@@ -204,7 +204,7 @@ def test_the_curves_keep_only_the_top_five_groups(tmp_path):
     frame = predictions_frame(task, seed=2)
     submission = scored(submission_create(task=task, user=who.user, file=upload(csv_bytes(frame))))
     stored = InsightDigest.objects.get(submission=submission, reference=None).data["opis"]
-    measured = task_curves(aligned_of(submission), solution_for_task(task))["public"]
+    measured = task_curves(aligned_of(submission), solution_for_task(task=task))["public"]
     top = np.sort(measured.divergence[measured.eligible])[::-1][:5]
     assert [g["divergence"] for g in stored["public"]["groups"]] == pytest.approx(top)
     assert stored["public"]["eligible_groups"] == int(measured.eligible.sum()) > 5

@@ -90,7 +90,7 @@ def test_replacing_rescores_submissions_on_the_new_solution(task, bundles):
     old_truth = solution_frame(task)
     sub = scored(submission_create(task=task, user=ann.user, file=upload(perfect(task))))
     assert sub.status == SubmissionStatus.SCORED and sub.scores["all"]["accuracy"] == 1.0
-    assert len(solution_for_task(task).ids) == 30  # cached now, under version 1's file name
+    assert len(solution_for_task(task=task).ids) == 30  # cached now, under version 1's file name
 
     task_bundle_replace(
         task=task,
@@ -105,7 +105,7 @@ def test_replacing_rescores_submissions_on_the_new_solution(task, bundles):
     # The cache keys on the solution file's name: the new version's solution is read.
     new_truth = solution_frame(task)
     assert (new_truth["label"] != old_truth["label"]).sum() == CHANGED
-    cached = solution_for_task(task)
+    cached = solution_for_task(task=task)
     assert [str(v) for v in cached.ids.to_pylist()] == list(new_truth["id"])
     sub = scored(sub)
     assert sub.status == SubmissionStatus.SCORED, sub.error
@@ -139,7 +139,7 @@ def test_a_submission_with_the_old_ids_fails_with_the_core_message(task, bundles
     task.refresh_from_db()
     assert sub.status == SubmissionStatus.FAILED
     with pytest.raises(SubmissionInvalid) as expected:
-        score_file(io.BytesIO(content), solution_for_task(task))
+        score_file(io.BytesIO(content), solution_for_task(task=task))
     assert sub.error == expected.value.message
     assert "t0030" in sub.error or "10" in sub.error
 

@@ -58,7 +58,7 @@ class Command(BaseCommand):
             # A cold command: the file is read while the solution loads.
             result, solution = score_file_loading(
                 file,
-                lambda: solution_for_task(found),
+                lambda: solution_for_task(task=found),
                 test_rows=found.test_rows,
                 max_bytes=settings.SUBMISSION_MAX_BYTES,
             )
