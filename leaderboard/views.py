@@ -376,7 +376,9 @@ def _transfer_rows_html(matrix) -> list:
         contexts.append((shows, {"row": row, "cells": cells, "matrix": matrix}))
     return [
         mark_safe(html)  # noqa: S308 - rendered by the row's template
-        for html in transfer_cache.fragments("leaderboard/transfer_row.html", contexts)
+        for html in transfer_cache.fragments(
+            template="leaderboard/transfer_row.html", contexts=contexts
+        )
     ]
 
 
@@ -388,7 +390,9 @@ def _robustness_rows_html(matrix) -> list:
     ]
     return [
         mark_safe(html)  # noqa: S308 - rendered by the row's template
-        for html in transfer_cache.fragments("leaderboard/transfer_robustness_row.html", contexts)
+        for html in transfer_cache.fragments(
+            template="leaderboard/transfer_robustness_row.html", contexts=contexts
+        )
     ]
 
 
@@ -435,12 +439,14 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     # The other split's link is part of the sections: a reveal changes them. An edited
     # template is a miss.
     html = transfer_cache.kept(
-        track,
-        "page",
-        split,
-        str(int(shown.private_visible)),
-        withheld_view(hidden=hidden, phases=blind),
-        transfer_cache.template_digest("leaderboard/transfer_sections.html"),
+        track=track,
+        parts=(
+            "page",
+            split,
+            str(int(shown.private_visible)),
+            withheld_view(hidden=hidden, phases=blind),
+            transfer_cache.template_digest(name="leaderboard/transfer_sections.html"),
+        ),
         compute=sections,
     )
     return render(

@@ -135,11 +135,13 @@ def phase_entries(*, task: Task, phase: Phase, split: str) -> list[LeaderboardEn
 def phase_entries_cached(*, task: Task, phase: Phase, split: str) -> list[LeaderboardEntry]:
     """:func:`phase_entries` from the board cache (the task board's version)."""
     return board_cache.cached(
-        board_cache.TASK,
-        task.pk,
-        "phase-entries",
-        str(phase.pk),
-        split,
+        scope=board_cache.TASK,
+        pk=task.pk,
+        parts=(
+            "phase-entries",
+            str(phase.pk),
+            split,
+        ),
         compute=lambda: phase_entries(task=task, phase=phase, split=split),
     )
 
@@ -165,7 +167,13 @@ def phase_track_board(*, track: Track, split: str, read: BoardRead) -> TrackBoar
         return leaderboard_for_track(track=track, split=split, entries=entries)
 
     return board_cache.cached(
-        board_cache.TRACK, track.pk, "board", read.parts(split), compute=compute
+        scope=board_cache.TRACK,
+        pk=track.pk,
+        parts=(
+            "board",
+            read.parts(split),
+        ),
+        compute=compute,
     )
 
 

@@ -138,10 +138,12 @@ def task_board_cached(*, task: Task, split: str) -> TaskBoard:
     """:func:`task_board` from the board cache: one computation per board version, shared by
     the page, the CSV export and the API."""
     return board_cache.cached(
-        board_cache.TASK,
-        task.pk,
-        "board",
-        split,
+        scope=board_cache.TASK,
+        pk=task.pk,
+        parts=(
+            "board",
+            split,
+        ),
         compute=lambda: task_board(task=task, split=split),
     )
 
@@ -150,10 +152,12 @@ def track_board_cached(*, track: Track, split: str) -> selectors.TrackBoard:
     """The track's board from the board cache (shared by the page, the CSV export and the
     API)."""
     return board_cache.cached(
-        board_cache.TRACK,
-        track.pk,
-        "board",
-        split,
+        scope=board_cache.TRACK,
+        pk=track.pk,
+        parts=(
+            "board",
+            split,
+        ),
         compute=lambda: selectors.leaderboard_for_track(track=track, split=split),
     )
 

@@ -136,11 +136,13 @@ def _phase_board(*, task: Task, split: str, read: Any, hides: bool) -> TaskBoard
         return task_board(task=task, split=split, entries=entries)
 
     return board_cache.cached(
-        board_cache.TASK,
-        task.pk,
-        "board",
-        read.parts(split),
-        "hides" if hides else "",
+        scope=board_cache.TASK,
+        pk=task.pk,
+        parts=(
+            "board",
+            read.parts(split),
+            "hides" if hides else "",
+        ),
         compute=compute,
     )
 

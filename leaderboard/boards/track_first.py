@@ -27,14 +27,16 @@ def track_first_board(*, track: Track, split: str) -> FirstBoard:
     challenge = track.challenge
     alpha, margin = challenge.alpha, challenge.equivalence_margin
     return board_cache.cached(
-        board_cache.TRACK,
-        track.pk,
-        "first-board",
-        split,
-        # the organizer may change the confidence level and the margin at any time
-        f"alpha={alpha!r}",
-        f"margin={margin!r}",
-        "pairs=paired",  # boards kept before issue 50 held one pooled width for every pair
+        scope=board_cache.TRACK,
+        pk=track.pk,
+        parts=(
+            "first-board",
+            split,
+            # the organizer may change the confidence level and the margin at any time
+            f"alpha={alpha!r}",
+            f"margin={margin!r}",
+            "pairs=paired",
+        ),  # boards kept before issue 50 held one pooled width for every pair
         compute=lambda: _track_first(track, split, alpha, margin),
     )
 

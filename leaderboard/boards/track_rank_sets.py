@@ -21,10 +21,12 @@ from leaderboard.selectors import track_values_of
 def track_rank_sets(*, track: Track, split: str) -> TeamRankSets:
     """The rank sets of ``track``'s board on ``split``, cached with the board."""
     return board_cache.cached(
-        board_cache.TRACK,
-        track.pk,
-        "rank-sets",
-        split,
+        scope=board_cache.TRACK,
+        pk=track.pk,
+        parts=(
+            "rank-sets",
+            split,
+        ),
         compute=lambda: _compute(track, split),
     )
 

@@ -57,7 +57,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -427,7 +427,7 @@ def _recent_or_render(
     return None
 
 
-def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
+def cached(*, scope: str, pk: int, parts: Sequence[str], compute: Callable[[], T]) -> T:
     """``compute()``, kept under ``scope``/``pk``'s current version and ``parts``.
 
     ``parts`` must name everything the value depends on besides the board's rows (the split,

@@ -42,7 +42,7 @@ cache that is not Redis) every read computes, as before.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -86,7 +86,7 @@ def _aggregate(rows, group: str, pk: str, *timestamps: str) -> dict[int, list[tu
     return by_task
 
 
-def task_fingerprints(tasks: list[Task], *, challenge_id: int) -> dict[int, str]:
+def task_fingerprints(*, tasks: list[Task], challenge_id: int) -> dict[int, str]:
     """Task id -> a digest of everything its column of the matrix is computed from, on
     either split (the module docstring), in five queries however many tasks."""
     if not tasks:
@@ -94,7 +94,13 @@ def task_fingerprints(tasks: list[Task], *, challenge_id: int) -> dict[int, str]
     fields = {
         row[0]: row
         for row in Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list(
-            "pk", "slug", "title", "order", "kind", "primary_metric", "data_version",
+            "pk",
+            "slug",
+            "title",
+            "order",
+            "kind",
+            "primary_metric",
+            "data_version",
             "owner_team_id",
         )
     }
@@ -133,7 +139,7 @@ def task_fingerprints(tasks: list[Task], *, challenge_id: int) -> dict[int, str]
 
 def _track_fingerprints(track: Track) -> dict[int, str]:
     tasks = list(Task.objects.filter(track=track).order_by("pk").only("pk"))
-    return task_fingerprints(tasks, challenge_id=track.challenge_id)
+    return task_fingerprints(tasks=tasks, challenge_id=track.challenge_id)
 
 
 def _track_digest(by_task: dict[int, str]) -> str:
@@ -151,9 +157,9 @@ def _column_key(task_id: int, split: str, fingerprint: str) -> str:
 
 
 def columns(
+    *,
     tasks: list[Task],
     split: str,
-    *,
     challenge_id: int,
     compute: Callable[[list[Task]], dict[int, T]],
 ) -> dict[int, T]:
@@ -164,7 +170,7 @@ def columns(
         return compute(tasks)
     fingerprints = _taken.get()
     if fingerprints is None or any(task.pk not in fingerprints for task in tasks):
-        fingerprints = task_fingerprints(tasks, challenge_id=challenge_id)
+        fingerprints = task_fingerprints(tasks=tasks, challenge_id=challenge_id)
     keys = {task.pk: _column_key(task.pk, split, fingerprints[task.pk]) for task in tasks}
     try:
         found = cache.get_many(list(keys.values()))
@@ -181,7 +187,9 @@ def columns(
     return out
 
 
-def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) -> object:
+def kept(
+    *, track: Track, parts: Sequence[str], compute: Callable[[], tuple[object, bool]]
+) -> object:
     """``compute()``'s value, kept in the board cache under the track's fingerprint and
     ``parts`` (the split and what else the value depends on, never who asks). ``compute``
     returns the value and whether it may be kept (not while its decomposition is updating)."""
@@ -201,7 +209,15 @@ def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) 
         made.append(value)
         return value if keepable else None  # None: kept nowhere, the next reader computes
 
-    value = board_cache.cached(SCOPE, track.pk, *parts, _track_digest(by_task), compute=keep)
+    value = board_cache.cached(
+        scope=SCOPE,
+        pk=track.pk,
+        parts=(
+            *parts,
+            _track_digest(by_task),
+        ),
+        compute=keep,
+    )
     return made[0] if value is None and made else value
 
 
@@ -210,7 +226,7 @@ def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) 
 _sources: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
 
 
-def template_digest(name: str) -> str:
+def template_digest(*, name: str) -> str:
     """The digest of template ``name``'s source, for a kept rendering's key: an edited
     template is a miss."""
     return _source_digest(get_template(name))
@@ -226,7 +242,7 @@ def _source_digest(compiled: Any) -> str:
     return digest
 
 
-def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
+def fragments(*, template: str, contexts: list[tuple[object, dict]]) -> list[str]:
     """``template`` rendered with each context, kept by a digest of what it shows (the
     first element of each pair: everything the template reads, as plain values) and of the
     template's source: a page's row renders again only when what it shows, or its template,

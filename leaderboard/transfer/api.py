@@ -291,9 +291,27 @@ class TrackTransferApi(APIView):
                 answer, keepable = payload()
                 return renderer.render(answer, "application/json"), keepable
 
-            body = transfer_cache.kept(track, "api-json", split, view, compute=rendered)
+            body = transfer_cache.kept(
+                track=track,
+                parts=(
+                    "api-json",
+                    split,
+                    view,
+                ),
+                compute=rendered,
+            )
             return HttpResponse(body, content_type="application/json")
-        return Response(transfer_cache.kept(track, "api", split, view, compute=payload))
+        return Response(
+            transfer_cache.kept(
+                track=track,
+                parts=(
+                    "api",
+                    split,
+                    view,
+                ),
+                compute=payload,
+            )
+        )
 
 
 def transfer_payload(*, matrix: TransferMatrix) -> dict:

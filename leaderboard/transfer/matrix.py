@@ -368,8 +368,8 @@ def transfer_matrix(
     the database. So a new cell reads its task's column again, not the 20,000 cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
     columns = transfer_cache.columns(
-        tasks,
-        split,
+        tasks=tasks,
+        split=split,
         challenge_id=track.challenge_id,
         compute=lambda missing: _columns_computed(missing, split),
     )

@@ -260,7 +260,13 @@ def test_readers_missing_the_same_board_wait_for_one_computation(redis_cache):
     reader = threading.Thread(
         target=lambda: got.update(
             value=board_cache.cached(
-                board_cache.TASK, 1, "board", "public", compute=lambda: computed.append(1)
+                scope=board_cache.TASK,
+                pk=1,
+                parts=(
+                    "board",
+                    "public",
+                ),
+                compute=lambda: computed.append(1),
             )
         )
     )
@@ -288,7 +294,13 @@ def test_readers_waiting_past_the_wait_for_a_slow_computation_do_not_all_compute
     def read() -> None:
         got.append(
             board_cache.cached(
-                board_cache.TASK, 1, "board", "public", compute=lambda: computed.append(1) or 7
+                scope=board_cache.TASK,
+                pk=1,
+                parts=(
+                    "board",
+                    "public",
+                ),
+                compute=lambda: computed.append(1) or 7,
             )
         )
 
@@ -406,8 +418,6 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
     for name, path in FAST.items():
         assert "0.97" in shown(path), name
         assert "0.97" in shown(path), name  # and the new version is what is stored now
-
-
 
 
 def test_past_the_grace_one_reader_renders_while_anonymous_readers_get_the_last_board(

@@ -370,14 +370,18 @@ def test_an_edited_row_template_is_a_miss_not_the_rows_kept_before(tmp_path, red
 
     row.write_text("<tr>{{ value }}</tr>")
     new_process()
-    assert transfer_cache.fragments("rows/row.html", [(("a", 1), {"value": 1})]) == ["<tr>1</tr>"]
+    assert transfer_cache.fragments(
+        template="rows/row.html", contexts=[(("a", 1), {"value": 1})]
+    ) == ["<tr>1</tr>"]
     new_process()  # the same source: kept (a different context for the same shown values)
-    assert transfer_cache.fragments("rows/row.html", [(("a", 1), {"value": 2})]) == ["<tr>1</tr>"]
+    assert transfer_cache.fragments(
+        template="rows/row.html", contexts=[(("a", 1), {"value": 2})]
+    ) == ["<tr>1</tr>"]
     row.write_text('<tr class="edited">{{ value }}</tr>')
     new_process()
-    assert transfer_cache.fragments("rows/row.html", [(("a", 1), {"value": 1})]) == [
-        '<tr class="edited">1</tr>'
-    ]
+    assert transfer_cache.fragments(
+        template="rows/row.html", contexts=[(("a", 1), {"value": 1})]
+    ) == ['<tr class="edited">1</tr>']
 
 
 def test_an_edited_sections_template_shows_at_the_next_read(tmp_path, redis_cache, settings):

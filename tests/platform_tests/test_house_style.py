@@ -160,8 +160,8 @@ POSITIONAL_BY_CONTRACT = {
 }
 
 # Not keyword-only yet (issue 67 is open for them): the job lifecycle's and the hooks'
-# entry points, called positionally from every app and patched so in many tests, and the
-# leaderboard caches' helpers. The list may only shrink: a new positional function fails.
+# entry points, called positionally from every app and patched so in many tests. The list
+# may only shrink: a new positional function fails.
 NOT_YET_KEYWORD_ONLY = frozenset({
     "challenges/hooks.py:subscribe", "challenges/hooks.py:emit",
     "jobs/celery.py:when_app_made", "jobs/celery.py:declare_task",
@@ -169,11 +169,6 @@ NOT_YET_KEYWORD_ONLY = frozenset({
     "jobs/lifecycle.py:publish_job_after_commit", "jobs/lifecycle.py:job_claim",
     "jobs/lifecycle.py:job_transition", "jobs/lifecycle.py:attempts_left",
     "jobs/lifecycle.py:job_retry_or_fail", "jobs/sweeps.py:jobs_sweep",
-    "leaderboard/cache/board_cache.py:cached",
-    "leaderboard/cache/transfer_cache.py:task_fingerprints",
-    "leaderboard/cache/transfer_cache.py:columns", "leaderboard/cache/transfer_cache.py:kept",
-    "leaderboard/cache/transfer_cache.py:template_digest",
-    "leaderboard/cache/transfer_cache.py:fragments",
 })  # fmt: skip
 
 
