@@ -33,6 +33,8 @@ from radon.complexity import cc_visit
 REPO = Path(__file__).resolve().parents[2]
 NOT_PRODUCT = ("tests", "testkit", "bench", "docs", "scripts")
 MAX_COMPLEXITY = 25
+# A module longer than this holds more than one idea: split it by what the code does.
+MAX_MODULE_LINES = 600
 
 
 def repository_files() -> list[str]:
@@ -242,6 +244,30 @@ def test_the_domain_check_finds_a_planted_positional_function() -> None:
     assert not is_domain_module("scoring/owner_views.py")
     assert not is_domain_module("algorithms/admin/runs.py")
     assert not is_domain_module("operations/demo_algorithms/majority/main.py")
+
+
+def modules_over(limit: int, sources: dict[str, str]) -> list[str]:
+    """``path: N lines`` of each module of ``sources`` (path -> text) longer than ``limit``."""
+    return [
+        f"{path}: {len(text.splitlines())} lines"
+        for path, text in sorted(sources.items())
+        if len(text.splitlines()) > limit
+    ]
+
+
+def test_no_product_module_is_over_600_lines() -> None:
+    sources = {
+        str(path.relative_to(REPO)): path.read_text(encoding="utf-8") for path in product_files()
+    }
+    assert len(sources) > 300, "few product modules found: the pattern is wrong"
+    too_long = modules_over(MAX_MODULE_LINES, sources)
+    assert not too_long, f"over {MAX_MODULE_LINES} lines (split by what the code does):\n" + (
+        "\n".join(too_long)
+    )
+
+
+def test_the_line_check_finds_a_long_module() -> None:
+    assert modules_over(3, {"a.py": "1\n2\n3\n", "b.py": "1\n2\n3\n4\n"}) == ["b.py: 4 lines"]
 
 
 def test_no_product_function_is_above_complexity_25() -> None:
