@@ -83,12 +83,13 @@ def _page(
 
 
 def _metric_columns(task: Task, entries) -> list[str]:
-    names: list[str] = [task.primary_metric]
-    for e in entries:
-        for name in e.metrics:
-            if name not in names:
-                names.append(name)
-    return names
+    """The board's metric columns: the primary metric, then the others the entries hold in
+    the order the task's kind declares them (any it does not declare last, by name). Not in
+    the stored scores' order, which is the database's: PostgreSQL's ``jsonb`` gives an
+    object's keys back by length and name, SQLite as they were written."""
+    held = {name for e in entries for name in e.metrics} - {task.primary_metric}
+    declared = [m.name for m in kind_get(task.kind).metrics if m.name in held]
+    return [task.primary_metric, *declared, *sorted(held - set(declared))]
 
 
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:

@@ -39,10 +39,10 @@ Made independent of what varies between runs, and nothing else:
   scripts are replaced by ``<per-request>``.
 
 One golden file per database (``sqlite``, ``postgresql``): the task page's example rows and
-the boards' metric columns (pages and CSV) come in the order the database gives back a
-stored JSON object's keys (PostgreSQL's ``jsonb`` orders them by length, then by name), so
-128 of the 290 answers differ by backend; re-record both (the PostgreSQL one
-with ``DATABASE_URL`` set). Skipped when a
+the API's metric objects come in the order the database gives back a stored JSON object's
+keys (PostgreSQL's ``jsonb`` orders them by length, then by name), so 32 of the 290 answers
+differ by backend (128 before the boards' metric columns followed the kind's order); re-record
+both (the PostgreSQL one with ``DATABASE_URL`` set). Skipped when a
 demo source cannot be had (the py-entitymatching sdist, kept in ``DEMO_CACHE_DIR``).
 """
 
