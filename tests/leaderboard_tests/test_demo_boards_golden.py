@@ -38,10 +38,10 @@ Made independent of what varies between runs, and nothing else:
   (``csrfmiddlewaretoken``) and the Content-Security-Policy ``nonce`` of inline styles and
   scripts are replaced by ``<per-request>``.
 
-One golden file per database (``sqlite``, ``postgresql``): the task page's example rows and
-the API's metric objects come in the order the database gives back a stored JSON object's
-keys (PostgreSQL's ``jsonb`` orders them by length, then by name), so 32 of the 290 answers
-differ by backend (128 before the boards' metric columns followed the kind's order); re-record
+One golden file per database (``sqlite``, ``postgresql``): the task page's example rows come
+in the order the database gives back a stored JSON object's keys (PostgreSQL's ``jsonb``
+orders them by length, then by name), so the 32 task pages of the 290 answers differ by
+backend (128 before the boards' metric columns followed the kind's order); re-record
 both (the PostgreSQL one with ``DATABASE_URL`` set). Skipped when a
 demo source cannot be had (the py-entitymatching sdist, kept in ``DEMO_CACHE_DIR``).
 """
