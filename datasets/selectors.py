@@ -153,7 +153,7 @@ def task_card(*, task: Task) -> TaskCard:
     balance = card.get("class_balance") or []
     largest = max((c.get("share") or 0.0 for c in balance), default=0.0) or 1.0
     examples = card.get("examples") or []
-    header = list(examples[0].keys()) if examples else []
+    header = _example_header(card=card, examples=examples)
     kind = kind_get(task.kind)
     return TaskCard(
         kind=task.kind,
@@ -186,6 +186,15 @@ def task_card(*, task: Task) -> TaskCard:
         stats_template=kind.template("card_stats"),
         labels_template=kind.template("card"),
     )
+
+
+def _example_header(*, card: Mapping[str, Any], examples: list[Mapping[str, Any]]) -> list[str]:
+    """The example rows' columns in the table's order (``example_columns``, kept at import),
+    then any other a row holds (a card made before the order was kept: its rows' own)."""
+    if not examples:
+        return []
+    ordered = [str(name) for name in card.get("example_columns") or [] if name in examples[0]]
+    return ordered + [key for key in examples[0] if key not in ordered]
 
 
 def _column_summary(column: Mapping[str, Any]) -> str:

@@ -145,6 +145,9 @@ class CardBuilder:
         }
         card.update(kind_get(self.kind).card_labels(train_labels))
         card["examples"] = self.examples
+        # The examples' column order, as the table has it: a database may give a stored
+        # object's keys back in another order (PostgreSQL's jsonb: by length, then name).
+        card["example_columns"] = list(self.examples[0]) if self.examples else []
         return card
 
 

@@ -82,3 +82,22 @@ def test_empty_numeric_column_has_no_nan_in_the_card() -> None:
     assert card["columns"][0]["min"] is None
     assert card["columns"][0]["missing_share"] == 1.0
     json.dumps(card, allow_nan=False)
+
+
+def test_the_example_rows_keep_the_tables_column_order_whatever_the_database_gives_back():
+    """PostgreSQL's jsonb gives a stored object's keys back by length, then name; the card
+    keeps the table's order beside the rows (``example_columns``), and the page reads it."""
+    from types import SimpleNamespace
+
+    from datasets.selectors import task_card
+
+    as_stored = {"label": 1, "id": "t1", "title": "a"}  # jsonb's order
+    card = {"example_columns": ["id", "title", "label"], "examples": [as_stored]}
+    task = SimpleNamespace(kind="classification", card=card, train_rows=1, test_rows=1)
+
+    shown = task_card(task=task)
+
+    assert shown.example_header == ["id", "title", "label"]
+    assert shown.example_rows == [["t1", "a", 1]]
+    older = task_card(task=SimpleNamespace(**{**vars(task), "card": {"examples": [as_stored]}}))
+    assert older.example_header == ["label", "id", "title"]  # a card from before: its rows' own
