@@ -100,7 +100,7 @@ print(json.dumps({
         "challenges.change_team"
     ),
     "log_entry_object": [entry.content_type.app_label, entry.get_edited_object().pk == team.pk],
-    "audit_events_of_team": audit_events_for(team).count(),
+    "audit_events_of_team": audit_events_for(obj=team).count(),
     "members": list(team.memberships.values_list("user__username", flat=True)),
     "submission": [s.team_id == team.pk and s.task.track.challenge_id == team.challenge_id
                    for s in Submission.objects.all()],
