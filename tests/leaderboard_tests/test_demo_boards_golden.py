@@ -140,7 +140,9 @@ def seeded_predictions(task: Task, *, wrong: float, seed: int) -> pd.DataFrame:
 
 def _freeze_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """``timezone.now`` answers FROZEN, also as the default of the models' time fields
-    (``default=timezone.now`` holds the function itself)."""
+    (``default=timezone.now`` holds the function itself, and Django keeps it a second time in
+    the field's cached ``_get_default`` once a row was made: an earlier test of the same
+    process made one, so both are replaced, and both given back afterwards)."""
     real_now = timezone.now
 
     def frozen() -> datetime:
@@ -151,6 +153,7 @@ def _freeze_clock(monkeypatch: pytest.MonkeyPatch) -> None:
         for field in model._meta.concrete_fields:
             if getattr(field, "default", None) is real_now:
                 monkeypatch.setattr(field, "default", frozen)
+                monkeypatch.setattr(field, "_get_default", frozen)
 
 
 def _restart_id_sequences() -> None:
