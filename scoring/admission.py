@@ -33,9 +33,8 @@ from scoring.services.upload import (
     ADMITTED,
     IDEMPOTENCY_KEY_HEADER,
     SubmissionRefused,
-    idempotency_key_check,
     submission_admission_check,
-    submission_replay,
+    upload_replay,
 )
 from scoring.views import submit_page_refused
 
@@ -120,13 +119,12 @@ def _replayed(request: HttpRequest, task: Task) -> bool:
     have taken the day's last slot). A malformed key or a key of another task: the view's
     refusal, before it reads the body."""
     try:
-        key = idempotency_key_check(key=request.headers.get(IDEMPOTENCY_KEY_HEADER))
-        return (
-            bool(key)
-            and submission_replay(task=task, user=request.user, idempotency_key=key) is not None
+        _, replay = upload_replay(
+            task=task, user=request.user, header=request.headers.get(IDEMPOTENCY_KEY_HEADER)
         )
     except SubmissionRefused:
         return True
+    return replay is not None
 
 
 def refusal_parts(*, exc: SubmissionRefused) -> tuple[dict[str, Any], dict[str, str]]:

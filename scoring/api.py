@@ -41,10 +41,9 @@ from scoring.services.upload import (
     ADMITTED,
     IDEMPOTENCY_KEY_HEADER,
     SubmissionRefused,
-    idempotency_key_check,
     submission_admission_check,
     submission_create,
-    submission_replay,
+    upload_replay,
 )
 
 # Why a ladder board's submission reads without its exact public figures (the one sentence).
@@ -336,8 +335,9 @@ class SubmissionCreateApi(APIView):
         # (request.data parses and spools it): team, dates, declared size, daily limit; and
         # before those, an upload sent again is answered with what its first attempt made.
         try:
-            key = idempotency_key_check(key=request.headers.get(IDEMPOTENCY_KEY_HEADER))
-            replay = submission_replay(task=task, user=request.user, idempotency_key=key)
+            key, replay = upload_replay(
+                task=task, user=request.user, header=request.headers.get(IDEMPOTENCY_KEY_HEADER)
+            )
             if replay is not None:
                 return self._created(request, replay)
             admission = getattr(request, ADMITTED, None)  # a session caller's, by the middleware

@@ -181,6 +181,17 @@ def submission_replay(
     return existing
 
 
+def upload_replay(
+    *, task: Task, user: AbstractBaseUser | AnonymousUser, header: str | None
+) -> tuple[str, Submission | None]:
+    """An API upload's ``Idempotency-Key`` (``header``, checked by :func:`idempotency_key_check`)
+    and the submission an earlier upload with it made (:func:`submission_replay`), asked before
+    anything else: the one rule the admission middleware and the API view both follow.
+    :class:`SubmissionRefused` when the key is malformed or made a submission to another task."""
+    key = idempotency_key_check(key=header)
+    return key, submission_replay(task=task, user=user, idempotency_key=key)
+
+
 def submission_create(
     *,
     task: Task,
