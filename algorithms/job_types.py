@@ -63,6 +63,7 @@ def _run_type(task_name: str, *, label: str) -> JobType:
         max_attempts=_run_attempts,
         label=label,
         doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
+        scheduled=True,  # so a retry waits out its backoff on the row (jobs.registry)
         claimable=lambda: _claimable(task_name),
         kind_field="profile",
         scope=lambda: Q(profile__in=[profile.name for profile in _served(task_name)]),

@@ -53,7 +53,8 @@ class JobType:
     # earlier; otherwise the retry's message carries the wait (a countdown) alone.
     scheduled: bool = False
     # A doorbell type: a message claims the *best* queued row of the type (whichever pk it
-    # names), so what matters is that there are as many messages as claimable rows.
+    # names), so what matters is that there are as many messages as claimable rows. It must
+    # be ``scheduled``: any other row's message would claim a retry before its backoff.
     doorbell: bool = False
     # The queued rows a message may claim now (e.g. while a compute budget is open); None:
     # every queued, due row. Asked when lost messages are published again.
@@ -72,6 +73,13 @@ class JobType:
     # row of the model. Every read of the type's rows (sweeps, republishing, its limit,
     # jobs.health) goes through :meth:`filter`, which applies it.
     scope: Callable[[], Q] | None = None
+
+    def __post_init__(self) -> None:
+        if self.doorbell and not self.scheduled:
+            raise ValueError(
+                f"{self.task_name}: a doorbell type must be scheduled (any message claims the"
+                " best queued row, so only the row's due_at holds a retry back)"
+            )
 
     @property
     def key(self) -> str:

@@ -239,3 +239,42 @@ def test_a_claim_of_the_only_candidate_computes_no_order_and_sums_the_budget_onc
         assert claim("two").pk == newer.pk  # A runs one already: B's share is smaller
     assert any("team_cpu_seconds" in query["sql"] for query in seen.captured_queries)
     assert AlgorithmRun.objects.get(pk=older.pk).status == AlgorithmRunStatus.QUEUED
+
+
+def test_a_retried_run_waits_out_its_backoff_whatever_doorbell_rings(world, teams):
+    """A run an internal error gave back (``job_retry_or_fail``: a full disk while staging,
+    say) is retried after its backoff: another run's doorbell that rings at once must not
+    claim it (a doorbell claims the best queued run, so a countdown on the retry's own
+    message alone held nothing back: in a chaos run every queued run spent its two tries
+    within a second of each other on one full disk and failed)."""
+    from jobs import lifecycle
+
+    a, b = teams
+    (run,) = queue_runs(a, world.classification, 1)
+    claimed = claim("first")
+    assert claimed.pk == run.pk
+    job_type = PROFILES[TEAM.name].job_type
+    status = lifecycle.job_retry_or_fail(
+        job_type, job=claimed, token="first", fail=lambda: "failed"
+    )
+    assert status == AlgorithmRunStatus.QUEUED
+    stored = AlgorithmRun.objects.get(pk=run.pk)
+    assert stored.due_at is not None and stored.due_at > timezone.now()
+    (other,) = queue_runs(b, world.classification, 1)
+    assert claim("other's doorbell").pk == other.pk  # rings at once: the retry is not due
+    assert claim("another") is None
+    AlgorithmRun.objects.filter(pk=run.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+    again = claim("the retry's own")
+    assert again.pk == run.pk and again.attempts == 2
+
+
+def test_every_doorbell_type_keeps_a_retry_s_time_on_its_row():
+    """The rule in one place (``jobs.registry.JobType``): a doorbell type is ``scheduled``;
+    planted: one that is not is refused when it is declared."""
+    from jobs.registry import JobType, registered
+
+    doorbells = [job_type for job_type in registered() if job_type.doorbell]
+    assert doorbells and all(job_type.scheduled for job_type in doorbells)
+    with pytest.raises(ValueError, match="scheduled"):
+        replace(doorbells[0], scheduled=False)
+    assert isinstance(doorbells[0], JobType)
