@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from tests.support.browser import TIMEOUT_MS, browser, browser_page  # noqa: F401 - fixtures
 
-PASSWORD = "pw-for-tests"  # what tests.platform_tests.factories.UserFactory sets
+PASSWORD = "pw-for-tests"  # what tests.challenges_tests.factories.UserFactory sets
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from testkit.bundles import (
     write_matching_bundle,
     write_regression_bundle,
 )
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
 
 __all__ = [
     "ChallengeFactory",

@@ -54,7 +54,7 @@ CONFTEST_IMPORTS_LEFT = frozenset(
         "tests/datasets_tests/test_versions_formats.py",
         "tests/leaderboard_tests/test_champion_live.py",
         "tests/leaderboard_tests/test_champion_start.py",
-        "tests/platform_tests/test_benchmark_health.py",
+        "tests/operations_tests/test_benchmark_health.py",
         "tests/reliability_tests/test_beat_recovery.py",
         "tests/reliability_tests/test_database_faults.py",
         "tests/reliability_tests/test_lost_publishes.py",

@@ -22,7 +22,7 @@ from challenges.models import Challenge
 from datasets.models import Task
 from datasets.services import task_import
 from testkit.bundles import write_classification_bundle
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TeamFactory,
     UserFactory,

@@ -35,7 +35,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.tasks import score_submission
 from testkit.bundles import write_classification_bundle
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TeamFactory,
     UserFactory,
