@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from challenges.models import RulesAcceptance, Team
-from tests.accounts_tests.conftest import configure_oidc
+from tests.accounts_tests.oidc_helpers import configure_oidc
 from tests.challenges_tests.factories import ChallengeFactory
 from tests.support.smtp_server import links
 

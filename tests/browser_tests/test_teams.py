@@ -7,8 +7,7 @@ import re
 import pytest
 
 from challenges.models import Team
-from tests.browser_tests.conftest import PASSWORD
-from tests.challenges_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import PASSWORD, ChallengeFactory, UserFactory
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser]

@@ -92,6 +92,7 @@ def product_packages() -> list[str]:
 
 def packages_without_tests(packages: list[str], tests_root: Path) -> list[str]:
     """The packages with no ``tests/<package>_tests/`` folder holding a ``test_*.py``."""
+
     def folder(package: str) -> Path:
         return tests_root / TESTS_FOLDER_OF.get(package, f"{package}_tests")
 
