@@ -1,6 +1,6 @@
 """The chaos run's own receivers of what the platform sends out (bench/chaos.py): an SMTP
 server (aiosmtpd, as tests/support/smtp_server.py) and a webhook endpoint that checks each
-signature on its own (tests/support/webhook_receiver.py's ``authentic``), both on the client
+signature on its own (testkit/webhook_receiver.py's ``authentic``), both on the client
 host. They keep every message they accept, however often it comes: the invariants count
 each id at least once and tell the repeats apart (a receiver deduplicates by the mail's
 ``Message-ID`` and the webhook's ``X-Webhook-Delivery``).

@@ -5,7 +5,7 @@
     .venv/bin/python scripts/make_favicon.py [--out DIR]
 
 The drawing is a podium of three bars on the site's accent colour (site.css ``--accent``),
-on a 32-unit grid. tests/platform_tests/test_favicon.py checks that the committed files are
+on a 32-unit grid. tests/challenges_tests/test_favicon.py checks that the committed files are
 what this script draws.
 """
 

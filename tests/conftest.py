@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Redis and real Celery worker processes."""
+"""Shared fixtures: a real Redis and real Celery worker processes, and an organizer's client
+(the console's tests and the operations' health panel sign in with it)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from runtime.localredis import LocalRedis, start_local_redis
 from tests.support.broker import point_celery_at
@@ -34,6 +36,16 @@ def _no_publish_carried_over() -> Iterator[None]:
     publish_failures().unsent.clear()
     with redis_rest._rests_lock:
         redis_rest._rests.clear()
+
+
+@pytest.fixture
+def organizer_client(client):
+    """The test client, signed in as a staff superuser (an organizer of the console)."""
+    organizer = get_user_model().objects.create_user(
+        "org", password="x", is_staff=True, is_superuser=True
+    )
+    client.force_login(organizer)
+    return client
 
 
 @pytest.fixture(scope="session")

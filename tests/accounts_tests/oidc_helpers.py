@@ -1,5 +1,6 @@
 """Helpers of test_oidc.py that other test modules use too (no test module imports
-another: tests/platform_tests/test_test_imports.py)."""
+another: tests/platform_tests/test_test_imports.py), and the platform pointed at a test
+provider (``configure_oidc``, which the fixtures of conftest.py call too)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,31 @@ import requests
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.accounts_tests.conftest import configure_oidc
+from challenges.accounts.oidc_settings import form_action_sources, openid_connect_providers
+from tests.support.oidc_provider import OidcProvider
 
 User = get_user_model()
+
+CLIENT_ID = "challenge-platform-tests"
+ALLOWED = ["example.org"]
+
+
+def configure_oidc(settings, provider: OidcProvider, *, base_url: str) -> None:
+    """Point the platform at ``provider`` exactly as the OIDC_* variables would."""
+    provider.client.redirect_uris = [f"{base_url}/accounts/oidc/org/login/callback/"]
+    settings.OIDC_ENABLED = True
+    settings.OIDC_ALLOWED_EMAIL_DOMAINS = ALLOWED
+    settings.OIDC_BUTTON_LABEL = "Sign in with Example Org"
+    settings.CONTENT_SECURITY_POLICY = {
+        **settings.CONTENT_SECURITY_POLICY,
+        "form-action": form_action_sources(issuer=provider.issuer),
+    }
+    settings.SOCIALACCOUNT_PROVIDERS = openid_connect_providers(
+        issuer=provider.issuer,
+        client_id=CLIENT_ID,
+        secret=provider.client.client_secret,
+        label=settings.OIDC_BUTTON_LABEL,
+    )
 
 
 LOGIN = "/accounts/oidc/org/login/"
@@ -47,5 +70,3 @@ def sign_in_at_provider(authorize_url: str, email: str) -> dict[str, str]:
 def logged_in_user(client: Client):
     user_id = client.session.get("_auth_user_id")
     return User.objects.get(pk=user_id) if user_id else None
-
-

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from challenges.models import AuditEvent
 from challenges.tokens import api_token_create
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 PASSWORD = "pw-for-tests"  # UserFactory's
 

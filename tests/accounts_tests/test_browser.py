@@ -12,8 +12,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from challenges.models import RulesAcceptance, Team
-from tests.accounts_tests.conftest import configure_oidc
-from tests.platform_tests.factories import ChallengeFactory
+from tests.accounts_tests.oidc_helpers import configure_oidc
+from tests.challenges_tests.factories import ChallengeFactory
 from tests.support.smtp_server import links
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

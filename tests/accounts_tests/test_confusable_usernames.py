@@ -25,7 +25,7 @@ from tests.accounts_tests.oidc_helpers import (
     sign_in_at_provider,
     start,
 )
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory
+from tests.challenges_tests.factories import ChallengeFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -120,7 +120,7 @@ def test_the_next_address_of_a_provider_sign_in_stays_on_the_site(oidc, hostile)
 def test_a_provider_sign_in_never_takes_over_a_local_account_with_the_same_address(oidc):
     from allauth.account.models import EmailAddress
 
-    from tests.platform_tests.factories import UserFactory
+    from tests.challenges_tests.factories import UserFactory
 
     victim = UserFactory(username="victim", email="victim@example.org")
     EmailAddress.objects.create(user=victim, email=victim.email, verified=True, primary=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 BUDGET = 20  # REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"]

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 from tests.support.smtp_server import links
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from knox.models import AuthToken
 
 from challenges.models import RevokedApiToken, TokenRevocation
 from challenges.tokens import api_token_create, api_tokens_revoke_all
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,21 +16,9 @@ from algorithms.services import execute as pipeline
 from algorithms.services.output import CheckedOutput
 from datasets.models import Task
 from tests.scoring_tests.factories import ChallengeFactory, imported_task, make_participant
+from tests.support.algorithms_worker import LIMITS, WORKER_SECRET
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.celery_worker import WorkerProcess
-
-# Small limits, so hostile algorithms hit them within seconds (the web process stores
-# them on each run; the worker process enforces what the run row says).
-LIMITS = {
-    "ALGORITHM_WALL_SECONDS": 60,
-    "ALGORITHM_CPU_SECONDS": 20,
-    "ALGORITHM_MEMORY_MB": 1024,
-    "ALGORITHM_PROCESSES": 64,
-    "ALGORITHM_OUTPUT_MB": 40,
-    "ALGORITHM_TMP_MB": 40,
-    "ALGORITHM_LOG_MB": 5,
-}
-WORKER_SECRET = f"worker-secret-{uuid.uuid4().hex}"
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from algorithms.services.runs import run_create
 from algorithms.services.stress_queue import stress_queue
 from testkit.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import upload_algorithm
-from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task
+from tests.support.baseline_runs import make_run
 from tests.support.celery_worker import WorkerProcess
 from tests.support.waiting import wait_for
 

@@ -24,7 +24,7 @@ from algorithms.models import AlgorithmRun, AlgorithmVersion, BaselineRun
 from algorithms.services.builtin import baseline_algorithm_version, baseline_team_get_or_create
 from scoring.services.upload import submission_create_for_job
 from tests.algorithms_tests import legacy_baselines_migration
-from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import ChallengeFactory, UserFactory
 from tests.scoring_tests.factories import imported_task
 
 BEFORE = ("algorithms", "0002_run_profiles")

@@ -26,8 +26,8 @@ from algorithms.services.manifest import SAME_WORKER
 from jobs.republish import jobs_republish
 from testkit.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import upload_algorithm
-from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task
+from tests.support.baseline_runs import make_run
 from tests.support.celery_worker import WorkerProcess
 from tests.support.waiting import wait_for
 

@@ -10,14 +10,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from algorithms.models import Algorithm
-from tests.leaderboard_tests.factories import make_task
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TeamFactory,
     TrackFactory,
     UserFactory,
     add_member,
 )
+from tests.leaderboard_tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/challenges/adm/algorithm-runs/admission/"

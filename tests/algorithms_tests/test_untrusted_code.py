@@ -34,8 +34,8 @@ import requests
 from algorithms.models import Algorithm, AlgorithmRun
 from runtime.localredis import free_port
 from testkit.archives import HONEST_MAIN, algorithm_zip, make_zip, manifest
-from tests.algorithms_tests.conftest import LIMITS
-from tests.platform_tests.factories import api_key
+from tests.challenges_tests.factories import api_key
+from tests.support.algorithms_worker import LIMITS
 from tests.support.celery_worker import REPO, WorkerProcess, manage_env
 from tests.support.waiting import wait_for
 

@@ -15,8 +15,8 @@ from algorithms.models import AlgorithmRun
 from scoring.models import Submission
 from testkit.archives import algorithm_zip
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.conftest import WORKER_SECRET
 from tests.scoring_tests.factories import upload
+from tests.support.algorithms_worker import WORKER_SECRET
 
 from .worker_helpers import (  # noqa: F401
     TIMEOUT,

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, BaselineRun
 from algorithms.selectors import baseline_run_list
-from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task
+from tests.support.baseline_runs import make_run
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from algorithms.models import AlgorithmRunStatus, BaselineRun
-from tests.baselines_tests.conftest import make_run
+from tests.support.baseline_runs import make_run
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -38,8 +38,8 @@ from algorithms.services.runs import algorithm_runs_sweep as baseline_runs_sweep
 from algorithms.services.taskfolder import task_folder_write
 from challenges.models import Team
 from jobs.republish import jobs_republish
-from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import TeamFactory, imported_task
+from tests.support.baseline_runs import make_run
 from tests.support.broker import queue_length, queued_messages, task_of
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ import pytest
 
 from algorithms.models import AlgorithmRunStatus
 from algorithms.services.baseline import baseline_run_queue
-from tests.baselines_tests.conftest import process_gone, run_state, runner_processes
+from tests.support.baseline_runs import process_gone, run_state, runner_processes
 from tests.support.broker import queue_length
 from tests.support.delays import slow_baseline_dir
 from tests.support.waiting import wait_for
@@ -97,7 +97,7 @@ def held_baseline(task, *, holder: str, stopping: bool):
     from algorithms.services.profiles import BASELINE
     from jobs.holders import claims_stopping
     from jobs.models import JobClaim
-    from tests.baselines_tests.conftest import make_run
+    from tests.support.baseline_runs import make_run
 
     now = timezone.now()
     run = make_run(

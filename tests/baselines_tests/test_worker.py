@@ -22,9 +22,10 @@ from algorithms.services.runs import algorithm_run_cancel as baseline_run_cancel
 from datasets.demo.movies import build_movie_ratings
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
-from tests.baselines_tests.conftest import process_gone, run_state, runner_processes, wait_for
 from tests.scoring_tests.factories import solution_frame
+from tests.support.baseline_runs import process_gone, run_state, runner_processes
 from tests.support.delays import slow_baseline_dir
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 

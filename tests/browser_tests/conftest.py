@@ -15,8 +15,6 @@ from django.core.cache import cache
 
 from tests.support.browser import TIMEOUT_MS, browser, browser_page  # noqa: F401 - fixtures
 
-PASSWORD = "pw-for-tests"  # what tests.platform_tests.factories.UserFactory sets
-
 
 @pytest.fixture(autouse=True)
 def _fresh_broker_and_cache(redis_server, redis_client, transactional_db) -> None:

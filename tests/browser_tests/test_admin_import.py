@@ -11,8 +11,7 @@ from challenges.models import Challenge
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
 from testkit.bundles import write_classification_bundle, zip_bundle
-from tests.browser_tests.conftest import PASSWORD
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import PASSWORD, UserFactory
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser]

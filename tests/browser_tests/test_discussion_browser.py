@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from discussion.models import Thread
 from operations.demo_threads import demo_threads_ensure
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 from tests.support.chromium import login
 from tests.support.screenshots import VIEWPORT, manual_screenshot
 

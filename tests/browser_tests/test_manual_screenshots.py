@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 from tests.support.browser import login
 from tests.support.screenshots import VIEWPORT, manual_screenshot
 

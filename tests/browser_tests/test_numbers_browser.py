@@ -10,7 +10,7 @@ from datasets.services import task_import
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
 from testkit.bundles import write_regression_bundle
-from tests.browser_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD
 from tests.scoring_tests.factories import ChallengeFactory, make_participant
 from tests.support.browser import login
 

@@ -19,7 +19,7 @@ from scoring.models import SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 from tests.scoring_tests.factories import csv_bytes, predictions_frame
 from tests.support.browser import login
 from tests.support.screenshots import VIEWPORT, manual_screenshot

@@ -12,7 +12,7 @@ import pytest
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
 from testkit.bundles import write_regression_bundle
-from tests.browser_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD
 from tests.scoring_tests.factories import ChallengeFactory, make_participant, solution_frame
 from tests.support.browser import login
 

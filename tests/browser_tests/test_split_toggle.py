@@ -8,9 +8,8 @@ import pytest
 
 from challenges.models import Challenge
 from leaderboard.refresh import task_leaderboard_refresh
-from tests.browser_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD, ChallengeFactory, TrackFactory, UserFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser]

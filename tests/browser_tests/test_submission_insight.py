@@ -13,7 +13,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
-from tests.browser_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     csv_bytes,

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from challenges.models import Team
-from tests.browser_tests.conftest import PASSWORD
-from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import PASSWORD, ChallengeFactory, UserFactory
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser]
@@ -58,7 +57,7 @@ def test_after_the_end_no_page_offers_to_invite_join_or_leave(
 
     from django.utils import timezone
 
-    from tests.platform_tests.factories import TeamFactory, add_member
+    from tests.challenges_tests.factories import TeamFactory, add_member
 
     now = timezone.now()
     challenge = ChallengeFactory(

@@ -9,7 +9,7 @@ import pytest
 
 from leaderboard.models import LeaderboardEntry, Split
 from scoring.models import Submission, SubmissionStatus
-from tests.browser_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     csv_bytes,

@@ -11,9 +11,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from leaderboard.refresh import task_leaderboard_refresh
-from tests.browser_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import (
+    PASSWORD,
+    ChallengeFactory,
+    TrackFactory,
+    UserFactory,
+    add_member,
+)
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser]

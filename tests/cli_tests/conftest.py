@@ -19,10 +19,14 @@ from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import
 from testkit.bundles import write_classification_bundle, write_matching_bundle
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.challenges_tests.factories import (
+    PASSWORD,
+    ChallengeFactory,
+    TeamFactory,
+    UserFactory,
+    add_member,
+)
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
-
-PASSWORD = "pw-for-tests"  # UserFactory's password
 
 
 def _stored_files() -> set[Path]:

@@ -7,7 +7,7 @@ import json
 
 from discussion.models import Thread
 from discussion.services import answer_mark, thread_lock
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 
 def test_ask_list_reply_and_show_a_thread(chal, world, login_as, tmp_path):

@@ -28,16 +28,14 @@ from leaderboard.models import LeaderboardEntry
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 from testkit.bundles import write_regression_bundle
+from tests.challenges_tests.factories import PASSWORD, TeamFactory, UserFactory, api_key
 from tests.leaderboard_tests.factories import make_team, scored
-from tests.platform_tests.factories import TeamFactory, UserFactory, api_key
 from tests.scoring_tests.factories import (
     csv_bytes,
     predictions_frame,
     sklearn_scores,
     solution_frame,
 )
-
-from .conftest import PASSWORD
 
 FILES = {
     "csv": ("train.csv", "test.csv"),

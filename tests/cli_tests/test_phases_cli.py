@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from challenges.phases import phase_create, phase_update
 from scoring.models import Submission
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 
 def two_phases(world, *, dev_open: bool) -> None:

@@ -15,11 +15,15 @@ from leaderboard.models import ChampionChange, ChampionCheck
 from scoring.models import Submission
 from scoring.selectors import submission_daily_usage
 from scoring.services.references import reference_upload
+from tests.challenges_tests.factories import (
+    PASSWORD,
+    ChallengeFactory,
+    TeamFactory,
+    UserFactory,
+    add_member,
+)
 from tests.leaderboard_tests.champion_world import gate_task, oracle, widget_grades, world_of
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
 from tests.scoring_tests.factories import upload
-
-from .conftest import PASSWORD
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ import pytest
 from datasets.models import Task
 from leaderboard.models import ReleaseCheckUse
 from scoring.models import Submission
+from tests.challenges_tests.factories import PASSWORD, TeamFactory, UserFactory, add_member
 from tests.leaderboard_tests.champion_world import widget_grades
-from tests.platform_tests.factories import TeamFactory, UserFactory, add_member
-
-from .conftest import PASSWORD
 
 CHALLENGE = "ladder-cup"
 

@@ -8,11 +8,15 @@ import pytest
 from algorithms.models import AlgorithmRunStatus
 from leaderboard.models import ChampionCheck
 from scoring.models import Submission
-from tests.baselines_tests.conftest import make_run
+from tests.challenges_tests.factories import (
+    PASSWORD,
+    ChallengeFactory,
+    TeamFactory,
+    UserFactory,
+    add_member,
+)
 from tests.leaderboard_tests.champion_world import gate_task, world_of
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
-
-from .conftest import PASSWORD
+from tests.support.baseline_runs import make_run
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 import chal_client.client as chal_http
 from datasets.selectors import task_file_get
-from tests.platform_tests.factories import api_key
+from tests.challenges_tests.factories import api_key
 
 
 def _stored_bytes(task, name: str) -> bytes:

@@ -19,7 +19,7 @@ from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
 from testkit.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import ROBUST_MAIN, write_products_bundle
-from tests.cli_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD
 from tests.scoring_tests.factories import ChallengeFactory, make_participant, upload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

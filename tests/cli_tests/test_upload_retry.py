@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from scoring.models import Submission
-
-from .conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD
 
 
 def _read_message(sock: socket.socket) -> bytes:

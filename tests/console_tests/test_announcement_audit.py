@@ -7,7 +7,7 @@ import pytest
 
 from challenges.models import AuditEvent
 from notifications.models import Announcement
-from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import ChallengeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -23,9 +23,9 @@ from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 from standings.models import FinalStandings
 from standings.services import StandingsError, challenge_finish, standings_refreeze
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, add_member
 from tests.console_tests.helpers import change_form_data
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, add_member
 
 pytestmark = pytest.mark.django_db
 

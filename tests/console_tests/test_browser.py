@@ -7,13 +7,13 @@ import pytest
 from django.core.cache import cache
 
 from challenges.models import AuditEvent, Team
-from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TrackFactory,
     UserFactory,
     add_member,
 )
+from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

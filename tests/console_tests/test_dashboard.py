@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from operations.dashboard import console_dashboard
 from scoring.models import Submission
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from leaderboard.refresh import task_leaderboard_refresh
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, add_member
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, add_member
 from tests.support.mails import deliver_taken
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from challenges.models import AuditEvent, Phase
-from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import ChallengeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from challenges.models import WorkerHeartbeat
 from leaderboard.models import LeaderboardEntry
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 

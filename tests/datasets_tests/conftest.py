@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from testkit.demo_data import DEMO_CACHE, DemoBundle, stored_files
-from tests.datasets_tests.factories import UserFactory, token_for
+from tests.datasets_tests.factories import UserFactory, api_client_for
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 
 
@@ -29,13 +29,6 @@ def participant(db):
 @pytest.fixture
 def organizer(db):
     return UserFactory(username="organizer", is_staff=True, is_superuser=True)
-
-
-def api_client_for(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
-    return client
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rest_framework.test import APIClient
+
 from datasets.models import Task
 from datasets.services import task_import
 from testkit.bundles import (
@@ -12,7 +14,7 @@ from testkit.bundles import (
     write_matching_bundle,
     write_regression_bundle,
 )
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
 
 __all__ = [
     "ChallengeFactory",
@@ -51,3 +53,10 @@ def imported_task(
     return task_import(
         source=folder, challenge_slug=challenge_slug, track_slug=track_slug or f"{kind}-track"
     )
+
+
+def api_client_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client

@@ -25,9 +25,8 @@ from testkit.bundles import (
     write_regression_bundle,
 )
 from testkit.demo_data import DEMO_CACHE
-from tests.datasets_tests.conftest import api_client_for
 from tests.datasets_tests.core_grouping_helpers import grouping_bundle
-from tests.datasets_tests.factories import UserFactory
+from tests.datasets_tests.factories import UserFactory, api_client_for
 
 pytestmark = pytest.mark.django_db
 

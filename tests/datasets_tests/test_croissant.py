@@ -17,13 +17,12 @@ from challenges.models import Challenge, Team, TeamMembership
 from datasets.models import Task
 from datasets.services import task_import
 from testkit.demo_data import DemoBundle, demo_slugs
-from tests.datasets_tests.conftest import api_client_for
 from tests.datasets_tests.croissant_support import (  # noqa: F401 - fixture
     croissant_cache,
     records_frame,
     table_rows,
 )
-from tests.datasets_tests.factories import UserFactory, imported_task, token_for
+from tests.datasets_tests.factories import UserFactory, api_client_for, imported_task, token_for
 
 ROLE_TYPES = {
     "id": ["sc:Text"],

@@ -3,7 +3,7 @@
 Through the API (token) and the web page (session), with local storage; and the same
 response code over an S3 bucket (moto's server on localhost), since every file goes through
 Django storage. A local file is handed to the web server as a file (gunicorn sends it with
-sendfile: ``tests/platform_tests/test_embedded_server.py`` downloads ranges through it); an
+sendfile: ``tests/runtime_tests/test_embedded_server.py`` downloads ranges through it); an
 S3 object is read with ranged GETs.
 """
 

@@ -15,8 +15,7 @@ import pytest
 from datasets.models import Task, TaskVersion
 from datasets.replace import task_bundle_replace
 from testkit.bundles import CLASSES, write_classification_bundle, zip_bundle
-from tests.datasets_tests.conftest import api_client_for
-from tests.datasets_tests.factories import UserFactory, imported_task
+from tests.datasets_tests.factories import UserFactory, api_client_for, imported_task
 
 pytestmark = pytest.mark.django_db
 

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 
 from challenges.models import Challenge, Team
 from datasets.models import Task
-from tests.leaderboard_tests.factories import make_task
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TeamFactory,
     TrackFactory,
     UserFactory,
     add_member,
 )
+from tests.leaderboard_tests.factories import make_task
 
-# Every hostile payload of the platform's Markdown tests (tests/platform_tests/
+# Every hostile payload of the platform's Markdown tests (tests/challenges_tests/
 # test_markdown_stored.py, tests/security_tests/test_rules_gate.py, tests/datasets_tests/
-# test_views_task_page.py, tests/platform_tests/test_challenge_page.py, tests/notifications_tests/
+# test_views_task_page.py, tests/site_pages_tests/test_challenge_page.py, tests/notifications_tests/
 # test_events.py, tests/browser_tests/test_winners.py), copied here because a test module
 # imports no other test module.
 XSS_PAYLOADS = (

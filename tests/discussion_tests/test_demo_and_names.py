@@ -12,7 +12,7 @@ from django.test import Client
 
 from discussion.models import Post, Thread
 from operations.demo_threads import demo_threads_ensure
-from tests.platform_tests.factories import UserFactory, add_member
+from tests.challenges_tests.factories import UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ import pytest
 from django.test import Client
 
 from discussion.services import post_create, thread_create
+from tests.challenges_tests.factories import api_key
 from tests.discussion_tests.discussion_helpers import make_world
-from tests.platform_tests.factories import api_key
 
 TOML = Path(__file__).resolve().parents[1] / "security_tests" / "schemathesis.toml"
 

@@ -18,8 +18,8 @@ from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
 from notifications.models import Webhook
 from notifications.services import preferences_set
+from tests.challenges_tests.factories import UserFactory
 from tests.leaderboard_tests.ladder_world import number_forms, random_label_task, upload
-from tests.platform_tests.factories import UserFactory
 from tests.scoring_tests.factories import ChallengeFactory, make_participant
 from tests.support.phases import dev_then_final
 

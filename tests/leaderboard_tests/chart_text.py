@@ -1,6 +1,6 @@
 """Charts drawn with what users write at its longest and widest, and where each text of a
 chart lands: shared by the estimate test (test_svg_text_room.py) and the browser test that
-measures the same charts in Chromium (tests/browser_tests/test_chart_text_room.py)."""
+measures the same charts in Chromium (tests/leaderboard_tests/test_browser_chart_text.py)."""
 
 from __future__ import annotations
 

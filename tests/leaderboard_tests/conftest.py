@@ -3,7 +3,7 @@ and a board cache on the session's real Redis with a challenge, track, task and 
 
 import pytest
 
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 
 from .blind_phase_world import blind_world  # noqa: F401 - the blind-phase modules' world

@@ -9,7 +9,7 @@ from django.utils import timezone
 from challenges.models import Team
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 
 
 def make_task(track=None, *, slug: str, kind: str = "classification") -> Task:

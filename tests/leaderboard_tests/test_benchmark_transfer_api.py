@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leaderboard.core.benchmark.frontier import CostPoint, quality_cost_frontier
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.scoring_tests.factories import api_client_for
 
 from .benchmark_world import CPU, bench_world, core_decomposition

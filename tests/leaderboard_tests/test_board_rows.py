@@ -9,7 +9,7 @@ from django.test import Client
 
 from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.templatetags.board_rows import ROW_CACHE, row_key
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 
 from .factories import make_task, make_team, scored
 

@@ -14,7 +14,7 @@ from algorithms.services.builtin import baseline_algorithm_version
 from leaderboard.models import LeaderboardEntry
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import SubmissionStatus
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 
 from .factories import make_task, make_team, scored
 

@@ -18,7 +18,7 @@ from challenges.services import challenge_reveal
 from leaderboard.cache import board_cache, connection
 from leaderboard.models import LeaderboardEntry
 from scoring.services.finals import submission_visibility_set
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, api_key
 
 from .boards import FAST, PAGES, refresh, shown, signed_in_viewers
 from .cache_helpers import FakeClock

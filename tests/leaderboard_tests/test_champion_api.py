@@ -20,8 +20,8 @@ from leaderboard.models import ChampionChange, ChampionCheck
 from scoring.models import Reference, Submission
 from scoring.services.references import reference_upload
 from scoring.services.upload import submission_create
+from tests.challenges_tests.factories import api_key
 from tests.leaderboard_tests.champion_world import world_of
-from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import (
     UserFactory,
     api_client_for,

@@ -15,9 +15,8 @@ from leaderboard.models import ChampionChange, ChampionCheck, ChampionCheckStatu
 from notifications.models import DeliveryStatus, Webhook, WebhookDelivery
 from scoring.services.references import reference_upload
 from testkit.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
-from tests.browser_tests.conftest import PASSWORD
+from tests.challenges_tests.factories import PASSWORD, api_key
 from tests.leaderboard_tests.champion_world import gate_task, oracle, world_of
-from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import ChallengeFactory, make_participant, upload
 from tests.support.browser import login
 from tests.support.celery_worker import WorkerProcess

@@ -25,7 +25,6 @@ from notifications.models import Webhook, WebhookDelivery
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.services.references import reference_upload
 from scoring.services.upload import submission_create
-from tests.baselines_tests.conftest import make_run
 from tests.console_tests.helpers import change_form_data
 from tests.leaderboard_tests.champion_world import gate_task, widget_grades, world_of
 from tests.scoring_tests.factories import (
@@ -36,6 +35,7 @@ from tests.scoring_tests.factories import (
     upload,
 )
 from tests.scoring_tests.references_helpers import baseline_submission, scored
+from tests.support.baseline_runs import make_run
 
 pytestmark = pytest.mark.django_db
 

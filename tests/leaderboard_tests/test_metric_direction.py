@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from kinds.metrics import METRICS, describe_metrics, metric_direction
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.core.metrics import metric_names
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 
 from .factories import make_task, make_team, scored
 
@@ -54,7 +54,7 @@ def test_leaderboard_api_and_page_say_which_way_is_better():
 
 @pytest.mark.django_db
 def test_submission_api_describes_its_metrics():
-    from tests.platform_tests.factories import UserFactory
+    from tests.challenges_tests.factories import UserFactory
 
     challenge = ChallengeFactory()
     task = make_task(TrackFactory(challenge=challenge), slug="dir-sub")

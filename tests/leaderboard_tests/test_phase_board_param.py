@@ -18,8 +18,8 @@ from leaderboard.boards.shown import rank_sets_hidden
 from leaderboard.refresh import task_leaderboard_refresh
 from scoring.models import Submission
 from standings.services import challenge_end_now
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory
 from tests.scoring_tests.factories import api_client_for
 from tests.support.phases import dev_then_final
 

@@ -28,8 +28,8 @@ from leaderboard.models import ChampionCheck, ReleaseCheckUse
 from scoring.models import ReferenceSource, Submission
 from scoring.selectors import next_utc_midnight
 from scoring.services.upload import submission_create
+from tests.challenges_tests.factories import add_member
 from tests.leaderboard_tests.champion_world import gate_task, world_of
-from tests.platform_tests.factories import add_member
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     UserFactory,

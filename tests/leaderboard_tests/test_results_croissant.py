@@ -20,12 +20,12 @@ import requests
 
 from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.results.export import COLUMNS
+from tests.challenges_tests.factories import api_key
 from tests.datasets_tests.croissant_support import (  # noqa: F401 - fixture
     croissant_cache,
     plain,
 )
 from tests.datasets_tests.factories import imported_task
-from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import make_participant
 
 from .benchmark_world import _submit

@@ -19,7 +19,7 @@ from challenges.models import Challenge
 from leaderboard.refresh import task_leaderboard_refresh
 from leaderboard.results.export import COLUMNS
 from leaderboard.services import leaderboard_bootstrap_compute
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 from tests.scoring_tests.factories import api_client_for, make_participant
 
 from .benchmark_world import CPU, _submit, bench_world
@@ -227,7 +227,7 @@ def test_no_private_value_before_the_reveal_anonymous_or_participant(tmp_path):
 
 
 def test_unknown_track_is_404_and_an_empty_track_an_empty_table(tmp_path):
-    from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+    from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 
     assert APIClient().get("/api/v1/tracks/nope/results.parquet").status_code == 404
     assert APIClient().get("/api/v1/tracks/nope/results.csv").status_code == 404

@@ -1,6 +1,6 @@
 """No chart cuts its text: every title, tick, axis name and legend entry lies inside the
 picture, measured with the charts' own wide-side glyph estimate (common.svg_text); the
-browser test (tests/browser_tests/test_chart_text_room.py) holds the estimate to what
+browser test (tests/leaderboard_tests/test_browser_chart_text.py) holds the estimate to what
 Chromium draws."""
 
 from __future__ import annotations

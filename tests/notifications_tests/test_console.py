@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from notifications.models import Announcement, Webhook, WebhookDelivery
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.challenges_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
 from tests.support.mails import mail_rows
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from challenges.models import TeamMembership
 from challenges.services import team_create
-from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import ChallengeFactory, UserFactory
 from tests.support.mails import mail_rows
 
 pytestmark = pytest.mark.django_db

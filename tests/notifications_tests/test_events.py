@@ -16,8 +16,8 @@ from notifications import events
 from notifications.models import Topic, Webhook, WebhookDelivery
 from notifications.services import announcement_create
 from standings.services import challenge_finish
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.support.broker import priority_lists
 from tests.support.mails import deliver_taken
 

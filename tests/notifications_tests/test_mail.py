@@ -12,7 +12,7 @@ from django.test import Client
 from notifications.mail import mail_send
 from notifications.models import Topic
 from notifications.services import preferences_get, preferences_set
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 from tests.support.smtp import body_text
 
 pytestmark = pytest.mark.django_db

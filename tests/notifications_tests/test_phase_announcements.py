@@ -14,8 +14,8 @@ from challenges.models import Phase
 from challenges.phases import phase_create, phase_transitions_announce, phase_update
 from leaderboard.models import LeaderboardEntry
 from notifications.models import MailDelivery, Webhook, WebhookDelivery
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from jobs import lifecycle
 from jobs.republish import jobs_republish
 from notifications.models import DeliveryStatus, Webhook, WebhookDelivery
 from notifications.webhooks import DELIVERY, STUCK_AFTER, deliveries_sweep, webhook_deliver
-from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import ChallengeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ from notifications.core import address_allowed, sign_body, signature_valid
 from notifications.models import DeliveryStatus, Webhook, WebhookDelivery
 from notifications.webhooks import webhook_deliver
 from testkit.webhook_receiver import authentic
-from tests.platform_tests.factories import ChallengeFactory
+from tests.challenges_tests.factories import ChallengeFactory
 
 pytestmark = pytest.mark.django_db
 

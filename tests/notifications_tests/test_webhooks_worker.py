@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from notifications.models import DeliveryStatus, Webhook, WebhookDelivery
 from notifications.services import announcement_create
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.challenges_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
 from tests.support.celery_worker import WorkerProcess
 from tests.support.waiting import wait_for
 

@@ -3,8 +3,10 @@
 
 - no module of ``bench/`` imports ``tests`` (a bench imports ``testkit``);
 - no module of ``tests/`` or ``bench/`` imports a ``conftest`` module (pytest loads a
-  conftest as a plugin: a conftest keeps fixtures, and its helpers live in ``testkit``).
-  The modules that still do are listed in ``CONFTEST_IMPORTS_LEFT``: the list only shrinks.
+  conftest as a plugin: a conftest keeps fixtures, and the helpers live in plain modules:
+  ``tests/support/<name>.py`` or a folder's helper module for the tests alone, ``testkit``
+  for what a bench uses too; a fixture several folders use lives in ``tests/support`` and
+  each conftest imports it, or in ``tests/conftest.py``).
 
 Each check has a planted case that must fail. (That product code never imports ``testkit``,
 ``tests`` or ``bench`` is an import-linter contract in ``pyproject.toml``.)
@@ -16,65 +18,6 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-
-# Test modules that import a conftest today: each to move its helpers to testkit.
-CONFTEST_IMPORTS_LEFT = frozenset(
-    [
-        "tests/accounts_tests/oidc_helpers.py",
-        "tests/accounts_tests/test_browser.py",
-        "tests/algorithms_tests/test_first_answers_workers.py",
-        "tests/algorithms_tests/test_reproduction_workers.py",
-        "tests/algorithms_tests/test_untrusted_code.py",
-        "tests/algorithms_tests/test_worker.py",
-        "tests/baselines_tests/test_admin.py",
-        "tests/baselines_tests/test_admin_browser.py",
-        "tests/baselines_tests/test_commands.py",
-        "tests/baselines_tests/test_services.py",
-        "tests/baselines_tests/test_stop.py",
-        "tests/baselines_tests/test_worker.py",
-        "tests/browser_tests/test_admin_import.py",
-        "tests/browser_tests/test_leaderboards.py",
-        "tests/browser_tests/test_numbers_browser.py",
-        "tests/browser_tests/test_opis_curves.py",
-        "tests/browser_tests/test_regression_pages.py",
-        "tests/browser_tests/test_split_toggle.py",
-        "tests/browser_tests/test_submission_insight.py",
-        "tests/browser_tests/test_teams.py",
-        "tests/browser_tests/test_upload_live.py",
-        "tests/browser_tests/test_winners.py",
-        "tests/cli_tests/test_live.py",
-        "tests/cli_tests/test_release_check.py",
-        "tests/cli_tests/test_release_check_ladder.py",
-        "tests/cli_tests/test_release_check_no_champion.py",
-        "tests/cli_tests/test_robustness.py",
-        "tests/cli_tests/test_upload_retry.py",
-        "tests/console_tests/conftest.py",
-        "tests/datasets_tests/test_commands_load_demo.py",
-        "tests/datasets_tests/test_croissant.py",
-        "tests/datasets_tests/test_versions_formats.py",
-        "tests/leaderboard_tests/test_champion_live.py",
-        "tests/leaderboard_tests/test_champion_start.py",
-        "tests/platform_tests/test_benchmark_health.py",
-        "tests/reliability_tests/test_beat_recovery.py",
-        "tests/reliability_tests/test_database_faults.py",
-        "tests/reliability_tests/test_lost_publishes.py",
-        "tests/reliability_tests/test_s3_storage.py",
-        "tests/reliability_tests/test_storage_faults.py",
-        "tests/scoring_tests/test_baseline_runner.py",
-        "tests/scoring_tests/test_faults.py",
-        "tests/scoring_tests/test_follow_ups.py",
-        "tests/scoring_tests/test_job_claims.py",
-        "tests/scoring_tests/test_sweeper.py",
-        "tests/scoring_tests/test_upload.py",
-        "tests/scoring_tests/test_worker.py",
-        "tests/scoring_tests/worker_helpers.py",
-        "tests/security_tests/matrix_case.py",
-        "tests/security_tests/test_authorization_matrix.py",
-        "tests/security_tests/test_hardening.py",
-        "tests/security_tests/test_rules_gate.py",
-        "tests/security_tests/test_task_owner.py",
-    ]
-)
 
 
 def imported_modules(source: str, *, package: str) -> set[str]:
@@ -135,13 +78,10 @@ def test_no_bench_imports_the_tests() -> None:
     assert bench_importing_tests() == [], "bench modules importing tests (use testkit)"
 
 
-def test_no_module_imports_a_conftest_but_those_left() -> None:
-    importers = set(conftest_importers())
-    assert sorted(importers - CONFTEST_IMPORTS_LEFT) == [], (
-        "modules importing a conftest (move the helper to testkit)"
-    )
-    assert sorted(CONFTEST_IMPORTS_LEFT - importers) == [], (
-        "listed in CONFTEST_IMPORTS_LEFT but no longer importing a conftest: strike them"
+def test_no_module_imports_a_conftest() -> None:
+    assert conftest_importers() == [], (
+        "modules importing a conftest (move the helper to a plain module: tests/support, the "
+        "folder's helpers, or testkit when a bench uses it too)"
     )
 
 

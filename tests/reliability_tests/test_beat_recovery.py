@@ -23,9 +23,9 @@ from celery.beat import PersistentScheduler
 from challenges.models import WorkerHeartbeat
 from jobs.celery import app, task_modules_loaded
 from scoring.models import Submission, SubmissionStatus
-from tests.reliability_tests.conftest import make_setup, wait_for
+from tests.reliability_tests.setup_helpers import make_setup
 from tests.support.broker import lose_messages, queue_length
-from tests.support.waiting import wait_logged, wait_scored_line
+from tests.support.waiting import wait_for, wait_logged, wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 

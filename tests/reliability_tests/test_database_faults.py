@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 
 from scoring.models import Submission, SubmissionStatus
-from tests.reliability_tests.conftest import make_setup, wait_for
-from tests.support.waiting import wait_scored_line
+from tests.reliability_tests.setup_helpers import make_setup
+from tests.support.waiting import wait_for, wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 

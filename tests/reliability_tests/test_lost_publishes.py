@@ -35,7 +35,7 @@ from testkit.archives import algorithm_zip
 from testkit.bundles import write_classification_bundle
 from testkit.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm
-from tests.reliability_tests.conftest import make_setup
+from tests.reliability_tests.setup_helpers import make_setup
 from tests.support.smtp import smtp_server  # noqa: F401 - fixture
 from tests.support.waiting import wait_for, wait_logged
 

@@ -15,7 +15,7 @@ from bench.phase_switch import PhaseSwitch, phase_verdict
 from challenges.models import Phase
 from challenges.phases import phase_open
 from challenges.tokens import api_token_create
-from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.challenges_tests.factories import ChallengeFactory, UserFactory
 
 
 def test_the_verdict_names_every_submission_out_of_place():

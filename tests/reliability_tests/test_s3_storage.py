@@ -27,7 +27,8 @@ from django.test import override_settings
 from leaderboard.models import LeaderboardEntry
 from runtime.localredis import free_port
 from scoring.models import Submission, SubmissionStatus
-from tests.reliability_tests.conftest import make_setup, wait_for
+from tests.reliability_tests.setup_helpers import make_setup
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 

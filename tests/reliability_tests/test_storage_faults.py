@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from scoring.models import Submission
-from tests.reliability_tests.conftest import make_setup
+from tests.reliability_tests.setup_helpers import make_setup
 from tests.support.storage_faults import private_storage_class
 
 pytestmark = pytest.mark.django_db

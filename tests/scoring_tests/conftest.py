@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
-from tests.support.broker import queued_messages, task_of
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.celery_worker import WorkerProcess
-from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
 from .references_helpers import case  # noqa: F401 - a fixture of several modules
 
@@ -27,16 +25,6 @@ def broker(redis_server, redis_client):
     redis_client.flushall()
     cache.clear()  # DRF's upload throttle counts in the cache
     return redis_client
-
-
-def queued_submission_pks(redis_client, queue: str = "scoring") -> list[int]:
-    """The submission ids of the ``score_submission`` messages waiting in ``queue``."""
-    pks = []
-    for message in queued_messages(redis_client, queue):
-        name, kwargs, _priority = task_of(message)
-        if name == "scoring.tasks.score_submission":
-            pks.append(kwargs["submission_pk"])
-    return sorted(pks)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import
 from testkit.bundles import write_classification_bundle, write_matching_bundle
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TeamFactory,
     UserFactory,

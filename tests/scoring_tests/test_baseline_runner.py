@@ -19,7 +19,7 @@ import pytest
 
 from algorithms.builtin.autogluon import data, features
 from algorithms.sandbox.base import SandboxResult
-from tests.baselines_tests.conftest import live_group_members
+from tests.support.baseline_runs import live_group_members
 
 from .baseline_runner_helpers import (  # noqa: F401
     BASELINE_DIR,

@@ -34,7 +34,6 @@ from jobs.republish import jobs_republish
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import SCORING
 from scoring.tasks import sweep_submissions
-from tests.scoring_tests.conftest import queued_submission_pks, wait_for
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     assert_scores_equal,
@@ -45,7 +44,8 @@ from tests.scoring_tests.factories import (
     sklearn_scores,
     upload,
 )
-from tests.support.waiting import scored_lines, wait_logged, wait_scored_line
+from tests.support.broker import queued_submission_pks
+from tests.support.waiting import scored_lines, wait_for, wait_logged, wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 

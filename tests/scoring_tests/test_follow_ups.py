@@ -18,8 +18,8 @@ from notifications import task_names as notification_tasks
 from scoring import task_names as scoring_tasks
 from scoring.models import Submission, SubmissionStatus
 from tests.scoring_tests import factories
-from tests.scoring_tests.conftest import wait_for
 from tests.support.broker import queued_messages, task_of
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import INTERNAL_ERROR_MESSAGE, SCORING
 from scoring.services.sweep import submissions_sweep
 from scoring.services.upload import submission_create
-from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
+from tests.support.broker import queued_submission_pks
 
 pytestmark = pytest.mark.django_db
 

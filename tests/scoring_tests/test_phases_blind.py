@@ -15,8 +15,8 @@ from django.utils import timezone
 from challenges.models import AuditEvent
 from challenges.services import challenge_reveal
 from scoring.models import Submission, SubmissionStatus
+from tests.challenges_tests.factories import UserFactory
 from tests.leaderboard_tests.ladder_world import number_forms
-from tests.platform_tests.factories import UserFactory
 from tests.scoring_tests.factories import api_client_for, make_participant
 
 pytestmark = pytest.mark.django_db

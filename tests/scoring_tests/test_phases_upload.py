@@ -14,7 +14,7 @@ from challenges.models import Challenge, Phase
 from challenges.phases import phase_create, phase_update
 from scoring.models import Submission
 from scoring.services.upload import SubmissionRefused, submission_create
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
 from tests.support.phases import dev_then_final
 

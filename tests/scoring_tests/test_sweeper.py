@@ -16,9 +16,8 @@ from scoring.services.lifecycle import INTERNAL_ERROR_MESSAGE, SCORING, submissi
 from scoring.services.sweep import SweepReport, submission_rescore, submissions_sweep, task_rescore
 from scoring.services.upload import submission_create
 from scoring.tasks import score_submission, sweep_submissions
-from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
-from tests.support.broker import queued_messages, task_of
+from tests.support.broker import queued_messages, queued_submission_pks, task_of
 
 pytestmark = pytest.mark.django_db
 

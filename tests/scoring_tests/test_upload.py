@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import SubmissionRefused, submission_create
-from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import (
     csv_bytes,
     make_participant,
@@ -21,6 +20,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
+from tests.support.broker import queued_submission_pks
 from tests.support.storage_faults import private_storage_class
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from scoring.models import Submission, SubmissionStatus
-from tests.platform_tests.factories import api_key
+from tests.challenges_tests.factories import api_key
 from tests.scoring_tests.factories import make_participant
 
 from .upload_admission_helpers import UntouchableBody

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from scoring.models import Submission
-from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.corpus import CORPUS
 from tests.scoring_tests.factories import (
     ChallengeFactory,
@@ -17,6 +16,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     sklearn_scores,
 )
+from tests.support.broker import queued_submission_pks
 
 from .worker_helpers import api_upload, poll_until_final
 

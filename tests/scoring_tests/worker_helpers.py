@@ -3,10 +3,10 @@ another: tests/platform_tests/test_test_imports.py)."""
 
 from __future__ import annotations
 
-from tests.scoring_tests.conftest import wait_for
 from tests.scoring_tests.factories import (
     upload,
 )
+from tests.support.waiting import wait_for
 
 
 def api_upload(client, task, content: bytes, name: str) -> int:

@@ -8,10 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from tests.security_tests.world import World, build_world, destroy_world
+from tests.security_tests.world import ROLES, World, build_world, client_for, destroy_world
 from tests.support.browser import browser  # noqa: F401 - fixture
-
-ROLES = ("anon", "a", "b", "org", "owner")  # owner: a member of the team owning owned_task
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +29,6 @@ def world(_world: World, db) -> World:
         submission.refresh_from_db()
     _world.challenge.refresh_from_db()
     return _world
-
-
-def client_for(world: World, role: str, **kwargs) -> Client:
-    """A browser-like client: logged in by session for ``a``, ``b``, ``org``."""
-    client = Client(**kwargs)
-    if role != "anon":
-        client.force_login(world.users[role])
-    return client
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.security_tests.conftest import ROLES
-from tests.security_tests.world import PASSWORD, World
+from tests.security_tests.world import PASSWORD, ROLES, World
 
 # Status classes.
 OK = "2xx"

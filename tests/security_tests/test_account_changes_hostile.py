@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 from tests.support.smtp_server import SmtpServer
 from tests.support.web_server import WebServer, api_token, csrf_token, start_web_server, web_login
 

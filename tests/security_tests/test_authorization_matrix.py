@@ -35,7 +35,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from challenges.models import Challenge
 from leaderboard.results.export import COLUMNS as RESULT_COLUMNS
-from tests.security_tests.conftest import ROLES, client_for
 from tests.security_tests.matrix_admin import ADMIN_OBJECTS
 from tests.security_tests.matrix_case import (
     ALL_OK,
@@ -44,7 +43,7 @@ from tests.security_tests.matrix_case import (
     REDIRECT,
     Case,
 )
-from tests.security_tests.world import RUN_LOG_MARKER, World, value_forms
+from tests.security_tests.world import ROLES, RUN_LOG_MARKER, World, client_for, value_forms
 
 from .authorization_matrix_helpers import MATRIX, fill
 

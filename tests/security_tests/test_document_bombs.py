@@ -11,7 +11,7 @@ one worker process, real HTTP), each measured on that process's peak resident me
   view): stored with their rendering when saved, then shown.
 
 The web process grows by at most 50 MB for each. No view renders Markdown: the pages show
-the stored HTML, which ``tests/platform_tests/test_markdown_stored.py`` proves by counting
+the stored HTML, which ``tests/challenges_tests/test_markdown_stored.py`` proves by counting
 the parser's calls during every page that shows Markdown (a count cannot be taken inside the
 server). No answer is a 500 or a traceback. Time is not asserted (bench/bench_markdown.py
 measures it as a ratio).

@@ -15,8 +15,7 @@ from challenges.models import Challenge, Team
 from leaderboard.models import LeaderboardEntry
 from scoring.models import Submission
 from tests.security_tests.authorization_matrix_helpers import ADMIN, API, MATRIX, SITE, Case, fill
-from tests.security_tests.conftest import client_for
-from tests.security_tests.world import PASSWORD, World
+from tests.security_tests.world import PASSWORD, World, client_for
 
 pytestmark = pytest.mark.django_db
 REPO = Path(__file__).resolve().parents[2]

@@ -19,8 +19,7 @@ from django.urls import reverse
 from challenges.models import Challenge, RulesAcceptance, Team, TeamMembership
 from challenges.rules import CSV_HEADER, RulesError, rules_accept, rules_acceptance_rows
 from scoring.models import Submission
-from tests.security_tests.conftest import client_for
-from tests.security_tests.world import World
+from tests.security_tests.world import World, client_for
 
 pytestmark = pytest.mark.django_db
 

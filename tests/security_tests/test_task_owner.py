@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from challenges.models import Challenge
-from tests.security_tests.conftest import client_for
+from tests.security_tests.world import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -21,6 +21,7 @@ import pandas as pd
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, BaselineRun
@@ -35,7 +36,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.tasks import score_submission
 from testkit.bundles import write_classification_bundle
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TeamFactory,
     UserFactory,
@@ -304,3 +305,14 @@ def _bootstrap_now(task_id: int) -> None:
     from leaderboard.services import leaderboard_bootstrap_compute
 
     leaderboard_bootstrap_compute(task_id=task_id)
+
+
+ROLES = ("anon", "a", "b", "org", "owner")  # owner: a member of the team owning owned_task
+
+
+def client_for(world: World, role: str, **kwargs) -> Client:
+    """A browser-like client: logged in by session for ``a``, ``b``, ``org``."""
+    client = Client(**kwargs)
+    if role != "anon":
+        client.force_login(world.users[role])
+    return client

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from challenges.models import Challenge
 from leaderboard.refresh import task_leaderboard_refresh
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 # Public and private scores that cannot be mistaken for one another in a page or a JSON text:
 # the public board ranks Dogs > Cats > Bees > Owls, the private one the other way round.

@@ -14,8 +14,8 @@ from challenges.models import AuditEvent, Challenge
 from leaderboard.refresh import task_leaderboard_refresh
 from standings.models import FinalStandings
 from standings.services import StandingsError, challenge_end_now
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory
 from tests.support.celery_worker import run_manage
 
 

@@ -20,8 +20,8 @@ from standings.core import canonical_json
 from standings.models import FinalStandings
 from standings.selectors import post_challenge_board
 from standings.services import StandingsError, challenge_finish
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 

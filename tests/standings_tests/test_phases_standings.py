@@ -14,8 +14,8 @@ from scoring.models import Submission
 from scoring.services.finals import submission_final_set
 from scoring.services.upload import SubmissionRefused
 from standings.services import challenge_finish
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.support.phases import dev_then_final
 
 pytestmark = pytest.mark.django_db

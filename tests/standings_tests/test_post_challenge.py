@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_post_challenge_board_lists_only_uploads_after_the_end():
 
 
 def test_submissions_after_the_end_are_marked_post_challenge():
-    from tests.platform_tests.factories import UserFactory, add_member
+    from tests.challenges_tests.factories import UserFactory, add_member
 
     now = timezone.now()
     challenge = ChallengeFactory(start=now - timedelta(days=5), end=now - timedelta(hours=12))

@@ -18,8 +18,8 @@ from challenges.services import challenge_reveal
 from leaderboard.refresh import task_leaderboard_refresh
 from standings.core import separable_from_winner
 from standings.services import challenge_finish, standings_compute
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from leaderboard.refresh import task_leaderboard_refresh
 from standings.core import canonical_json
 from standings.models import FinalStandings
 from standings.services import challenge_finish, standings_refreeze
-from tests.platform_tests.factories import UserFactory, api_key
+from tests.challenges_tests.factories import UserFactory, api_key
 
 from .reveal_helpers import PRIVATE, PRIVATE_TEXTS, PUBLIC, build_world
 

@@ -16,8 +16,8 @@ from leaderboard.statistics.first import comparison_fields
 from scoring.models import Reference, ReferenceSource
 from standings.models import MethodWriteup
 from standings.services import standings_compute
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from standings.models import MethodWriteup
 from standings.services import StandingsError
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 from .writeups_helpers import PDF, save
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from standings.writeups import writeup_save
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
 

@@ -78,3 +78,13 @@ def lose_messages(broker: Any) -> None:
     marker = broker.get(EPOCH_KEY)
     broker.flushall()
     broker.set(EPOCH_KEY, marker or "an earlier worker")
+
+
+def queued_submission_pks(redis_client, queue: str = "scoring") -> list[int]:
+    """The submission ids of the ``score_submission`` messages waiting in ``queue``."""
+    pks = []
+    for message in queued_messages(redis_client, queue):
+        name, kwargs, _priority = task_of(message)
+        if name == "scoring.tasks.score_submission":
+            pks.append(kwargs["submission_pk"])
+    return sorted(pks)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.platform_tests.factories import ChallengeFactory
+from tests.challenges_tests.factories import ChallengeFactory
 
 pytestmark = pytest.mark.django_db
 

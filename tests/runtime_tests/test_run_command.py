@@ -2,7 +2,7 @@
 is taken, and Ctrl-C, which stops every process and exits 0, so make reports no error.
 
 Each run here is stopped while its first setup step (migrate) runs, which keeps them quick;
-tests/platform_tests/test_embedded_server.py stops a whole running platform the same way.
+tests/runtime_tests/test_embedded_server.py stops a whole running platform the same way.
 """
 
 from __future__ import annotations

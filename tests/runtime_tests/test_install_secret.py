@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 
 from runtime.datadir import SecretFileError, install_secret, private_dir
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 REPO = Path(__file__).resolve().parents[2]
 OLD_REPOSITORY_KEY = "local-development-only-not-a-secret"  # what settings.local used to use

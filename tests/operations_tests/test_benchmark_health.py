@@ -175,7 +175,7 @@ def _health_page() -> str:
 
 @pytest.fixture
 def small_limits(settings):
-    from tests.algorithms_tests.conftest import LIMITS
+    from tests.support.algorithms_worker import LIMITS
 
     for name, value in LIMITS.items():
         setattr(settings, name, value)

@@ -4,7 +4,7 @@ project's configuration package ``challenge_platform`` holds no models.
 A fresh install makes the tables, the migration history and the content types under the new
 label directly, and the rename of an older database finds nothing to do there
 (docs/decisions/0077-the-challenges-app-label.md; the upgrade of an older database is
-tests/platform_tests/test_label_upgrade.py).
+tests/challenges_tests/test_label_upgrade.py).
 """
 
 from __future__ import annotations

@@ -20,14 +20,14 @@ from challenges.split_access import (
     reader_split,
 )
 from leaderboard.refresh import task_leaderboard_refresh
-from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import (
+from tests.challenges_tests.factories import (
     ChallengeFactory,
     TrackFactory,
     UserFactory,
     add_member,
     api_key,
 )
+from tests.leaderboard_tests.factories import make_task, make_team, scored
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from challenges.services import team_create
 from datasets.services import task_import
 from testkit.bundles import write_classification_bundle
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from challenges.models import WorkerHeartbeat
 from leaderboard.models import LeaderboardEntry
 from leaderboard.refresh import task_leaderboard_refresh
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from challenges.models import Challenge, Team, TeamMembership, Track
 
+# Every UserFactory user's password (the browser and command-line tests sign in with it).
+PASSWORD = "pw-for-tests"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -17,7 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.django.Password("pw-for-tests")  # hashed at build: no second save
+    password = factory.django.Password(PASSWORD)  # hashed at build: no second save
 
 
 class ChallengeFactory(factory.django.DjangoModelFactory):

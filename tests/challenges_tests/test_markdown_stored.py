@@ -21,8 +21,8 @@ from challenges.models import Challenge
 from common.markdown import render_markdown
 from notifications.services import announcement_create
 from standings.writeups import writeup_save
+from tests.challenges_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.leaderboard_tests.factories import make_task, make_team
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 
 HOSTILE = (
     "# Title\n\n<script>alert('x')</script>\n\n"

@@ -17,7 +17,7 @@ from jobs import lifecycle
 from scoring.models import Submission
 from scoring.services.lifecycle import SCORING
 from scoring.services.upload import submission_create
-from tests.platform_tests.factories import ChallengeFactory
+from tests.challenges_tests.factories import ChallengeFactory
 from tests.scoring_tests.factories import (
     csv_bytes,
     imported_task,

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.platform_tests.factories import UserFactory
+from tests.challenges_tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
