@@ -164,7 +164,7 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
     holder.current = change
     holder.save(update_fields=["current", "updated_at"])
     if current is not None:
-        hooks.emit(hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
+        hooks.emit(event=hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
     task_id, change_id = task.pk, change.pk
     transaction.on_commit(lambda: weigh_waiting(task_id=task_id, change_id=change_id), robust=True)
     return change
@@ -223,7 +223,7 @@ def _crown(
     )
     holder.current = change
     holder.save(update_fields=["current", "updated_at"])
-    hooks.emit(hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
+    hooks.emit(event=hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
     task_id = task.pk
     transaction.on_commit(
         lambda: champion_verdicts_queue(task=Task.objects.get(pk=task_id)), robust=True

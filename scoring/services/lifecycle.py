@@ -268,9 +268,9 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
         # and every scoring of the task waits for that lock (what else runs here is not
         # held under it).
         if status in FINAL:
-            hooks.emit(hooks.SubmissionFinished(submission_id=submission_id))
+            hooks.emit(event=hooks.SubmissionFinished(submission_id=submission_id))
         if status == SubmissionStatus.SCORED:
-            hooks.emit(hooks.TaskResultsChanged(task_id=task_id, team_id=team_id))
+            hooks.emit(event=hooks.TaskResultsChanged(task_id=task_id, team_id=team_id))
 
     done = lifecycle.job_transition(
         SCORING, pk=submission.pk, token=token, status=status, then=then, **fields

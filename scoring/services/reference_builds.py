@@ -142,7 +142,7 @@ def reference_trivial_build(*, build_pk: int, delivery_id: str | None = None) ->
         token=token,
         status=ReferenceBuildStatus.BUILT,
         error="",
-        then=lambda: hooks.emit(hooks.TaskResultsChanged(task_id=task.pk)),
+        then=lambda: hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk)),
     )
     logger.info("task %s: trivial baseline built (build %s)", task.slug, build.pk)
     return ReferenceBuildStatus.BUILT if done else "superseded"

@@ -36,7 +36,7 @@ def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]
     is mailed the internal-error message) once the row's failure is committed."""
     if lifecycle.attempts_left(SCORING, submission) <= 0:
         pk = submission.pk
-        transaction.on_commit(lambda: hooks.emit(hooks.SubmissionFinished(submission_id=pk)))
+        transaction.on_commit(lambda: hooks.emit(event=hooks.SubmissionFinished(submission_id=pk)))
         return lifecycle.FAILED, {"error": INTERNAL_ERROR_MESSAGE}
     return lifecycle.REQUEUED, {}
 
@@ -133,7 +133,7 @@ def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:
             publish_scoring(submission_pk=pk)
         for task_id in task_ids:
             transaction.on_commit(
-                lambda task_id=task_id: hooks.emit(hooks.TaskResultsChanged(task_id=task_id))
+                lambda task_id=task_id: hooks.emit(event=hooks.TaskResultsChanged(task_id=task_id))
             )
     logger.info("re-queued %s submissions for scoring", len(pks))
     return len(pks)

@@ -165,7 +165,6 @@ POSITIONAL_BY_CONTRACT = {
 # entry points, called positionally from every app and patched so in many tests. The list
 # may only shrink: a new positional function fails.
 NOT_YET_KEYWORD_ONLY = frozenset({
-    "challenges/hooks.py:subscribe", "challenges/hooks.py:emit",
     "jobs/celery.py:when_app_made", "jobs/celery.py:declare_task",
     "jobs/holders.py:when_holder_lost", "jobs/lifecycle.py:publish",
     "jobs/lifecycle.py:publish_job_after_commit", "jobs/lifecycle.py:job_claim",

@@ -128,7 +128,7 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     task, as_worker, broker, django_capture_on_commit_callbacks, monkeypatch
 ):
     finished = []
-    monkeypatch.setattr(hooks, "emit", finished.append)
+    monkeypatch.setattr(hooks, "emit", lambda *, event: finished.append(event))
     as_worker(DEAD)
     retried = claim(new_submission(task), "d-retried")
     exhausted = claim(new_submission(task), "d-exhausted")

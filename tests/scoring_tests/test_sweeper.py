@@ -147,7 +147,9 @@ def test_a_submission_the_sweeper_fails_is_announced_to_the_team(
     """The notifications (and anything else listening) hear of a sweeper's failure as of a
     worker's: the team is told its submission failed, not left waiting."""
     heard: list[int] = []
-    receiver = hooks.subscribe(hooks.SubmissionFinished, lambda e: heard.append(e.submission_id))
+    receiver = hooks.subscribe(
+        event=hooks.SubmissionFinished, receiver=lambda e: heard.append(e.submission_id)
+    )
     try:
         exhausted = new_submission(task, status=SubmissionStatus.SCORING, age=120, attempts=3)
         requeued = new_submission(task, status=SubmissionStatus.QUEUED, age=120)
