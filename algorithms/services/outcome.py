@@ -326,7 +326,7 @@ def take_result(*, ending: Ending, origin: AlgorithmRun) -> str:
 
 def _succeed(ending: Ending, *, then: Callable[[], None] | None = None, **fields: Any) -> bool:
     return lifecycle.job_transition(
-        ending.job_type,
+        job_type=ending.job_type,
         pk=ending.run.pk,
         token=ending.token,
         status=AlgorithmRunStatus.SUCCEEDED,
@@ -357,7 +357,7 @@ def fail_run(*, ending: Ending, error: str, cancelled: bool = False, **fields: A
     status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED
     run = ending.run
     done = lifecycle.job_transition(
-        ending.job_type,
+        job_type=ending.job_type,
         pk=run.pk,
         token=ending.token,
         status=status,

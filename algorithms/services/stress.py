@@ -231,7 +231,7 @@ def robustness_record(
 
 def _succeed(ending: Ending, **fields: Any) -> bool:
     return lifecycle.job_transition(
-        ending.job_type,
+        job_type=ending.job_type,
         pk=ending.run.pk,
         token=ending.token,
         status=AlgorithmRunStatus.SUCCEEDED,

@@ -343,7 +343,7 @@ def _candidate(check: ChampionCheck) -> Entry | None:
 
 def _finish(check: ChampionCheck, token: str, *, status: str, **fields: Any) -> bool:
     return lifecycle.job_transition(
-        CHAMPION_CHECK, pk=check.pk, token=token, status=status, **fields
+        job_type=CHAMPION_CHECK, pk=check.pk, token=token, status=status, **fields
     )
 
 
@@ -356,7 +356,7 @@ def champion_check_run(*, check_pk: int, delivery_id: str | None = None) -> str:
     nothing to do, or ``"superseded"``. Safe to run for any message, any number of times."""
     token = delivery_id or uuid.uuid4().hex
     check = lifecycle.job_claim(
-        CHAMPION_CHECK,
+        job_type=CHAMPION_CHECK,
         pk=check_pk,
         token=token,
         delivery_id=delivery_id,
@@ -381,7 +381,7 @@ def champion_check_run(*, check_pk: int, delivery_id: str | None = None) -> str:
     except Exception:
         logger.exception("champion check %s failed (attempt %s)", check.pk, check.attempts)
         return lifecycle.job_retry_or_fail(
-            CHAMPION_CHECK,
+            job_type=CHAMPION_CHECK,
             job=check,
             token=token,
             fail=lambda: _failed_internally(check, token),

@@ -243,11 +243,13 @@ def test_a_job_whose_hook_lost_the_connection_is_not_taken_for_finished(subscrib
     submission = submission_create(
         task=task, user=who.user, file=upload(csv_bytes(predictions_frame(task)))
     )
-    assert lifecycle.job_claim(SCORING, pk=submission.pk, token="delivery", delivery_id="delivery")
+    assert lifecycle.job_claim(
+        job_type=SCORING, pk=submission.pk, token="delivery", delivery_id="delivery"
+    )
     subscribed(hooks.TaskResultsChanged, lambda event: _lose_the_connection())
     with pytest.raises(DatabaseError):
         lifecycle.job_transition(
-            SCORING,
+            job_type=SCORING,
             pk=submission.pk,
             token="delivery",
             status="scored",

@@ -167,7 +167,7 @@ def test_after_the_sweeper_requeued_it_the_old_delivery_cannot_take_it_back(task
         task, status=SubmissionStatus.SCORING, age=120, attempts=1, claim_token="A"
     )
     submissions_sweep()
-    assert lifecycle.job_claim(SCORING, pk=submission.pk, token="B", delivery_id="B")
+    assert lifecycle.job_claim(job_type=SCORING, pk=submission.pk, token="B", delivery_id="B")
 
     assert submission_score(submission_pk=submission.pk, delivery_id="A") == "skipped"
     submission.refresh_from_db()
