@@ -25,8 +25,8 @@ class AlgorithmsConfig(AppConfig):
         registry.register(*RUN_TYPES.values())
         # A worker's start sweeps what a killed run left (Celery's signals: a worker makes
         # the Celery app before Django's start; a process that publishes nothing never).
-        when_app_made(_connect_worker_signals)
-        when_app_made(_load_lost_decisions)
+        when_app_made(callback=_connect_worker_signals)
+        when_app_made(callback=_load_lost_decisions)
 
         owner_section_register(section=BASELINE_SECTION)
         hooks.subscribe(event=hooks.SubmissionFinished, receiver=receivers.follow_submission)

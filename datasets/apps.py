@@ -21,7 +21,7 @@ class DatasetsConfig(AppConfig):
         hooks.subscribe(
             event=hooks.ChallengePhasesChanged, receiver=receivers.release_on_phase_start
         )
-        when_app_made(_load_lost_decisions)
+        when_app_made(callback=_load_lost_decisions)
         # A deleted task takes its files with it: every data version's, the solution's key
         # tables (the rows deleted with it take theirs: each app connects its own), and the
         # bundles its uploads left waiting.

@@ -464,7 +464,7 @@ def _bundle_on_disk(upload: TaskVersionUpload) -> Iterator[Path]:
 # --- the sweeper -------------------------------------------------------------------------------
 
 
-@when_holder_lost(VERSION_CHECK)
+@when_holder_lost(job_type=VERSION_CHECK)
 def _decide(upload: TaskVersionUpload, now: datetime) -> tuple[str, dict[str, Any]]:
     """A stranded check (its worker dead, or stale) goes back to the queue while it has
     attempts left; else it fails with the reason (and its bundle goes)."""

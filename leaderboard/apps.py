@@ -18,8 +18,8 @@ class LeaderboardConfig(AppConfig):
         from leaderboard.champion.jobs import CHAMPION_CHECK
 
         registry.register(CHAMPION_CHECK)
-        when_app_made(_load_lost_decisions)
-        when_app_made(_preload_in_renders)
+        when_app_made(callback=_load_lost_decisions)
+        when_app_made(callback=_preload_in_renders)
         hooks.subscribe(event=hooks.TaskResultsChanged, receiver=receivers.refresh_task_board)
         hooks.subscribe(
             event=hooks.ChallengeTeamsChanged, receiver=receivers.refresh_challenge_boards

@@ -118,7 +118,7 @@ def mail_send(
     return True
 
 
-@when_holder_lost(MAIL)
+@when_holder_lost(job_type=MAIL)
 def _decide_lost(mail: MailDelivery, now: datetime) -> tuple[str, dict[str, Any]]:
     """A mail whose worker died while sending it: sent again while attempts are left (its
     recipient may get it twice if the server had taken it: a mail is not lost)."""

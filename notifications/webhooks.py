@@ -263,7 +263,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, bool, int]:
 # --- the sweep -------------------------------------------------------------------------------
 
 
-@when_holder_lost(DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
+@when_holder_lost(job_type=DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
 def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, Any]]:
     if delivery.status != DeliveryStatus.SENDING:  # queued, its message lost
         return lifecycle.REQUEUED, {"due_at": now}

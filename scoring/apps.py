@@ -17,7 +17,7 @@ class ScoringConfig(AppConfig):
         from scoring.selectors import team_reference_files, team_uploaded_files
 
         registry.register(SCORING, TRIVIAL_BUILD)
-        when_app_made(_load_lost_decisions)
+        when_app_made(callback=_load_lost_decisions)
 
         hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.rescore_on_new_data)
         team_storage_register(label="prediction files", counter=team_uploaded_files)

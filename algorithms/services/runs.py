@@ -348,4 +348,4 @@ def _decide_lost(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]
 
 
 for _run_type in RUN_TYPES.values():
-    when_holder_lost(_run_type)(_decide_lost)
+    when_holder_lost(job_type=_run_type)(_decide_lost)

@@ -165,7 +165,7 @@ def _fail(build: ReferenceBuild, token: str, error: str) -> str:
 # --- the sweeper -------------------------------------------------------------------------------
 
 
-@when_holder_lost(TRIVIAL_BUILD)
+@when_holder_lost(job_type=TRIVIAL_BUILD)
 def _decide(build: ReferenceBuild, now: datetime) -> tuple[str, dict[str, Any]]:
     """A stranded build (its worker dead) goes back to the queue while it has attempts left;
     else it fails with the reason."""

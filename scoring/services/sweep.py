@@ -29,7 +29,7 @@ SWEEP_BATCH = 500
 SweepReport = sweeps.SweepReport
 
 
-@when_holder_lost(SCORING)
+@when_holder_lost(job_type=SCORING)
 def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]:
     """A stranded submission (its message lost, or its worker dead) goes back to the queue
     while it has attempts left; else it fails, announced like any other failure (the team
