@@ -25,14 +25,14 @@ class AlgorithmsConfig(AppConfig):
         registry.register(*RUN_TYPES.values())
         # A worker's start sweeps what a killed run left (Celery's signals: a worker makes
         # the Celery app before Django's start; a process that publishes nothing never).
-        when_app_made(_connect_worker_signals)
-        when_app_made(_load_lost_decisions)
+        when_app_made(callback=_connect_worker_signals)
+        when_app_made(callback=_load_lost_decisions)
 
         owner_section_register(section=BASELINE_SECTION)
-        hooks.subscribe(hooks.SubmissionFinished, receivers.follow_submission)
+        hooks.subscribe(event=hooks.SubmissionFinished, receiver=receivers.follow_submission)
         # The living benchmark: every benchmark version re-runs on a new task or data version.
-        hooks.subscribe(hooks.TaskAdded, receivers.rerun_benchmark_on_arrival)
-        hooks.subscribe(hooks.TaskDataChanged, receivers.rerun_benchmark_on_new_data)
+        hooks.subscribe(event=hooks.TaskAdded, receiver=receivers.rerun_benchmark_on_arrival)
+        hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.rerun_benchmark_on_new_data)
         # A team's archives count against its storage quota, with its prediction files.
         team_storage_register(label="algorithm archives", counter=_team_archive_files)
         # A deleted archive, run (the baseline's view of runs too) takes its files with it.
@@ -42,8 +42,8 @@ class AlgorithmsConfig(AppConfig):
 
         # ... and the AutoGluon baseline runs by itself on a task that arrives (and on its new
         # data versions), as soon as it is imported.
-        hooks.subscribe(hooks.TaskAdded, receivers.queue_baseline_on_arrival)
-        hooks.subscribe(hooks.TaskDataChanged, receivers.queue_baseline_on_new_data)
+        hooks.subscribe(event=hooks.TaskAdded, receiver=receivers.queue_baseline_on_arrival)
+        hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.queue_baseline_on_new_data)
 
 
 def _team_archive_files(*, team_pk: int) -> tuple[int, int]:

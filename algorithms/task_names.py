@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from jobs.celery import declare_task
 
-RUN_ALGORITHM = declare_task("algorithms.tasks.run_algorithm", queue="algorithms")
-RUN_BASELINE = declare_task("algorithms.tasks.run_baseline", queue="baselines")
-SWEEP_ALGORITHM_RUNS = declare_task("algorithms.tasks.sweep_algorithm_runs", queue="scoring")
-BENCHMARK_TICK = declare_task("algorithms.tasks.benchmark_tick", queue="scoring")
-STRESS_TICK = declare_task("algorithms.tasks.stress_tick", queue="scoring")
+RUN_ALGORITHM = declare_task(name="algorithms.tasks.run_algorithm", queue="algorithms")
+RUN_BASELINE = declare_task(name="algorithms.tasks.run_baseline", queue="baselines")
+SWEEP_ALGORITHM_RUNS = declare_task(name="algorithms.tasks.sweep_algorithm_runs", queue="scoring")
+BENCHMARK_TICK = declare_task(name="algorithms.tasks.benchmark_tick", queue="scoring")
+STRESS_TICK = declare_task(name="algorithms.tasks.stress_tick", queue="scoring")

@@ -293,7 +293,7 @@ def import_tasks(work: Path, prefix: str, args: argparse.Namespace, *, scheduler
             for t in range(args.tasks)
         ]
     finally:
-        hooks.subscribe(hooks.TaskAdded, rerun_benchmark_on_arrival)
+        hooks.subscribe(event=hooks.TaskAdded, receiver=rerun_benchmark_on_arrival)
 
 
 if __name__ == "__main__":

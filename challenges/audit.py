@@ -118,7 +118,7 @@ def audit_record(
         after=_jsonable(after),
         reason=reason,
     )
-    hooks.emit(hooks.AuditRecorded(audit_event_id=event.pk, action=action))
+    hooks.emit(event=hooks.AuditRecorded(audit_event_id=event.pk, action=action))
     return event
 
 

@@ -5,8 +5,10 @@ the leaderboard, yet a score must refresh its board. So every event is declared 
 as a frozen dataclass (its typed payload) deriving from :class:`HookEvent`; the layer where
 it happens only **emits** it, and a higher app **subscribes** in its ``AppConfig.ready()``::
 
-    hooks.emit(hooks.TaskResultsChanged(task_id=task.pk, team_id=team.pk))   # scoring
-    hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)  # leaderboard
+    # scoring:
+    hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk, team_id=team.pk))
+    # the leaderboard:
+    hooks.subscribe(event=hooks.TaskResultsChanged, receiver=receivers.refresh_task_board)
 
 No Django signal, no list kept by another app: this registry is the only way an event
 travels. Each event says when its receivers run (:class:`When`), chosen per event:
@@ -243,7 +245,7 @@ def _checked(event: type[HookEvent]) -> type[HookEvent]:
     return event
 
 
-def subscribe(event: type[E], receiver: Callable[[E], None]) -> Callable[[E], None]:
+def subscribe(*, event: type[E], receiver: Callable[[E], None]) -> Callable[[E], None]:
     """Call ``receiver(e)`` for every emitted ``e`` of type ``event`` (in the order of
     subscription). Idempotent; returns ``receiver``. Called from ``AppConfig.ready()``."""
     registered = _receivers.setdefault(_checked(event), [])
@@ -264,7 +266,7 @@ def receivers(*, event: type[HookEvent]) -> tuple[Receiver, ...]:
     return tuple(_receivers.get(_checked(event), ()))
 
 
-def emit(event: HookEvent) -> None:
+def emit(*, event: HookEvent) -> None:
     """Tell ``event``'s receivers, by its ``when`` rule. Never raises for a receiver, unless
     the receiver lost the caller's transaction (the module's docstring)."""
     kind = _checked(type(event))

@@ -247,7 +247,7 @@ def _save(phase: Phase, *, actor: Any, action: str, before: dict, reason: str) -
                 ).update(final=False)
             phase.save()
             _span_sync(phase.challenge)
-            hooks.emit(hooks.ChallengePhasesChanged(challenge_id=phase.challenge_id))
+            hooks.emit(event=hooks.ChallengePhasesChanged(challenge_id=phase.challenge_id))
             changed_before, changed_after = field_changes(old=before, new=_values(phase))
             audit_record(
                 actor=actor,
@@ -317,7 +317,7 @@ def phase_transitions_announce(*, at: datetime | None = None) -> list[tuple[int,
                 stale = at - phase.end > timedelta(days=1)
                 if claimed and several and not stale:
                     hooks.emit(
-                        hooks.ChallengePhasesChanged(
+                        event=hooks.ChallengePhasesChanged(
                             challenge_id=phase.challenge_id,
                             started=phase.pk if which == "start" else 0,
                             ended=phase.pk if which == "end" else 0,

@@ -211,7 +211,7 @@ def team_membership_create(*, team: Team, user: AbstractBaseUser) -> TeamMembers
     The caller checks the rules; the database refuses a second team in one challenge
     (``IntegrityError``)."""
     membership = TeamMembership.objects.create(team=team, user=user, challenge_id=team.challenge_id)
-    hooks.emit(hooks.TeamMemberJoined(membership_id=membership.pk))
+    hooks.emit(event=hooks.TeamMemberJoined(membership_id=membership.pk))
     return membership
 
 
@@ -253,9 +253,9 @@ def challenge_reveal(
     with transaction.atomic():
         Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
         challenge.private_revealed = revealed
-        hooks.emit(hooks.ChallengeRevealChanged(challenge_id=challenge.pk))
+        hooks.emit(event=hooks.ChallengeRevealChanged(challenge_id=challenge.pk))
         if challenge.phases.filter(feedback="blind").exists():  # its board opens at once
-            hooks.emit(hooks.ChallengePhasesChanged(challenge_id=challenge.pk))
+            hooks.emit(event=hooks.ChallengePhasesChanged(challenge_id=challenge.pk))
         audit_record(
             actor=actor,
             action="challenge.reveal" if revealed else "challenge.unreveal",
@@ -270,4 +270,4 @@ def team_visibility_set(*, team: Team, hidden: bool, actor: Any = None, reason: 
     """Hide or disqualify a team: it leaves every leaderboard but stays in the records.
     A person hiding a team must give a reason (:class:`audit.ReasonRequired`)."""
     if hidden_set(obj=team, hidden=hidden, actor=actor, reason=reason, noun="team"):
-        hooks.emit(hooks.ChallengeTeamsChanged(challenge_id=team.challenge_id))
+        hooks.emit(event=hooks.ChallengeTeamsChanged(challenge_id=team.challenge_id))

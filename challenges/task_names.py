@@ -13,6 +13,6 @@ from __future__ import annotations
 
 from jobs.celery import declare_task
 
-HEARTBEAT = declare_task("challenge_platform.tasks.heartbeat", queue="scoring")
-PING = declare_task("challenge_platform.tasks.ping", queue="scoring")
-PHASE_TICK = declare_task("challenge_platform.tasks.phase_tick", queue="scoring")
+HEARTBEAT = declare_task(name="challenge_platform.tasks.heartbeat", queue="scoring")
+PING = declare_task(name="challenge_platform.tasks.ping", queue="scoring")
+PHASE_TICK = declare_task(name="challenge_platform.tasks.phase_tick", queue="scoring")

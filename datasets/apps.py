@@ -18,8 +18,10 @@ class DatasetsConfig(AppConfig):
 
         registry.register(VERSION_CHECK)
         # A phase's own test set becomes the task's data at the phase's start.
-        hooks.subscribe(hooks.ChallengePhasesChanged, receivers.release_on_phase_start)
-        when_app_made(_load_lost_decisions)
+        hooks.subscribe(
+            event=hooks.ChallengePhasesChanged, receiver=receivers.release_on_phase_start
+        )
+        when_app_made(callback=_load_lost_decisions)
         # A deleted task takes its files with it: every data version's, the solution's key
         # tables (the rows deleted with it take theirs: each app connects its own), and the
         # bundles its uploads left waiting.

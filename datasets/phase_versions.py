@@ -213,7 +213,7 @@ def phase_versions_release(*, phase_id: int, at: datetime | None = None) -> list
                 after={"data_version": task.data_version, "phase": version.phase.slug},
                 reason=f"the phase '{version.phase.slug}' started",
             )
-            hooks.emit(hooks.TaskDataChanged(task_id=task.pk, phase_id=phase_id))
+            hooks.emit(event=hooks.TaskDataChanged(task_id=task.pk, phase_id=phase_id))
         released.append(task.pk)
     return released
 

@@ -307,7 +307,7 @@ def _replace(task: Task, standardized: StandardizedTask, how: _Replacing) -> Tas
             if phase_id is not None:
                 version.phase_id, version.released_at = phase_id, timezone.now()
                 version.save(update_fields=["phase", "released_at"])
-            hooks.emit(hooks.TaskDataChanged(task_id=current.pk, phase_id=phase_id))
+            hooks.emit(event=hooks.TaskDataChanged(task_id=current.pk, phase_id=phase_id))
             pruned = task_versions_prune(task=current)
             if how.within is not None:
                 how.within(version, tuple(standardized.warnings))

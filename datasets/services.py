@@ -199,7 +199,7 @@ def _store(
             version_create(
                 task=task, actor=actor, note="the imported data", sha256=sha256, stored=stored
             )
-            hooks.emit(hooks.TaskAdded(task_id=task.pk))
+            hooks.emit(event=hooks.TaskAdded(task_id=task.pk))
             task.title_warnings = title_warnings  # type: ignore[attr-defined]
     except IntegrityError as exc:
         written_delete(written=written)

@@ -11,5 +11,5 @@ from __future__ import annotations
 
 from jobs.celery import declare_task
 
-CHECK_TASK_VERSION = declare_task("datasets.tasks.check_task_version", queue="scoring")
-SWEEP_VERSION_CHECKS = declare_task("datasets.tasks.sweep_version_checks", queue="scoring")
+CHECK_TASK_VERSION = declare_task(name="datasets.tasks.check_task_version", queue="scoring")
+SWEEP_VERSION_CHECKS = declare_task(name="datasets.tasks.sweep_version_checks", queue="scoring")

@@ -206,7 +206,7 @@ def task_version_upload_create(
             upload.status = VersionUploadStatus.QUEUED
             upload.status_changed_at = timezone.now()
             upload.save()
-            lifecycle.publish_job_after_commit(VERSION_CHECK, pk=upload.pk)
+            lifecycle.publish_job_after_commit(job_type=VERSION_CHECK, pk=upload.pk)
     except BaseException:
         delete_file_quietly(field.storage, name)
         raise
@@ -328,7 +328,7 @@ def task_version_check(*, upload_pk: int, delivery_id: str | None = None) -> str
     job's end commit together. A database outage propagates (the Celery task retries)."""
     token = delivery_id or uuid.uuid4().hex
     upload = lifecycle.job_claim(
-        VERSION_CHECK,
+        job_type=VERSION_CHECK,
         pk=upload_pk,
         token=token,
         delivery_id=delivery_id,
@@ -380,7 +380,7 @@ def task_version_check(*, upload_pk: int, delivery_id: str | None = None) -> str
     except Exception:
         logger.exception("task %s: the check of upload %s failed", task.slug, upload.pk)
         return lifecycle.job_retry_or_fail(
-            VERSION_CHECK,
+            job_type=VERSION_CHECK,
             job=upload,
             token=token,
             fail=lambda: _end(upload, token, VersionUploadStatus.FAILED, error=INTERNAL_ERROR),
@@ -402,7 +402,7 @@ def _accept(
     when this delivery lost the job, nothing is made (:class:`_Superseded`)."""
     files = _bundle_file(upload)
     done = lifecycle.job_transition(
-        VERSION_CHECK,
+        job_type=VERSION_CHECK,
         pk=upload.pk,
         token=token,
         status=VersionUploadStatus.ACCEPTED,
@@ -422,7 +422,7 @@ def _end(upload: TaskVersionUpload, token: str, status: str, **fields: Any) -> s
     commits."""
     files = _bundle_file(upload)
     done = lifecycle.job_transition(
-        VERSION_CHECK,
+        job_type=VERSION_CHECK,
         pk=upload.pk,
         token=token,
         status=status,
@@ -464,11 +464,11 @@ def _bundle_on_disk(upload: TaskVersionUpload) -> Iterator[Path]:
 # --- the sweeper -------------------------------------------------------------------------------
 
 
-@when_holder_lost(VERSION_CHECK)
+@when_holder_lost(job_type=VERSION_CHECK)
 def _decide(upload: TaskVersionUpload, now: datetime) -> tuple[str, dict[str, Any]]:
     """A stranded check (its worker dead, or stale) goes back to the queue while it has
     attempts left; else it fails with the reason (and its bundle goes)."""
-    if lifecycle.attempts_left(VERSION_CHECK, upload) <= 0:
+    if lifecycle.attempts_left(job_type=VERSION_CHECK, job=upload) <= 0:
         return lifecycle.FAILED, _failed_fields(upload)
     return lifecycle.REQUEUED, {}
 
@@ -482,4 +482,4 @@ def task_version_uploads_sweep(*, now: datetime | None = None) -> sweeps.SweepRe
     stale = Q(status=VersionUploadStatus.CHECKING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return sweeps.jobs_sweep(VERSION_CHECK, stale=stale, now=now, decide=_decide)
+    return sweeps.jobs_sweep(job_type=VERSION_CHECK, stale=stale, now=now, decide=_decide)

@@ -168,7 +168,7 @@ def thread_create(
         )
         post = _post_write(thread=thread, user=user, body=body, team=team)
         if post.by_organizers:
-            hooks.emit(hooks.DiscussionPosted(post_id=post.pk, kind="post"))
+            hooks.emit(event=hooks.DiscussionPosted(post_id=post.pk, kind="post"))
     return thread
 
 
@@ -186,7 +186,7 @@ def post_create(*, thread: Thread, user: AbstractBaseUser, body: str) -> Post:
         team = _writer_team(challenge=thread.challenge, user=user)
         post = _post_write(thread=thread, user=user, body=body, team=team)
         Thread.objects.filter(pk=thread.pk).update(last_post_at=post.created_at)
-        hooks.emit(hooks.DiscussionPosted(post_id=post.pk, kind="post"))
+        hooks.emit(event=hooks.DiscussionPosted(post_id=post.pk, kind="post"))
     return post
 
 
@@ -266,7 +266,7 @@ def answer_mark(*, post: Post, user: AbstractBaseUser) -> Thread:
             return thread
         thread.answer = post
         thread.save(update_fields=["answer"])
-        hooks.emit(hooks.DiscussionPosted(post_id=post.pk, kind="answer"))
+        hooks.emit(event=hooks.DiscussionPosted(post_id=post.pk, kind="answer"))
     return thread
 
 

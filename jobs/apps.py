@@ -11,7 +11,7 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         # A worker's liveness: receivers of Celery's worker signals (sent only in workers,
         # which make the Celery app before Django's start; elsewhere, when it is made).
-        when_app_made(_connect_worker_signals)
+        when_app_made(callback=_connect_worker_signals)
 
 
 def _connect_worker_signals(app: object) -> None:

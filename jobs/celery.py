@@ -80,7 +80,7 @@ def app_made() -> bool:
     return bool(_made)
 
 
-def when_app_made(callback: Callable[[Celery], None]) -> None:
+def when_app_made(*, callback: Callable[[Celery], None]) -> None:
     """Run ``callback(app)`` once the app is made: now if it is. Receivers of Celery's
     worker signals connect here (a worker makes its app before Django's start)."""
     with _making:
@@ -90,13 +90,14 @@ def when_app_made(callback: Callable[[Celery], None]) -> None:
     callback(_made[0])
 
 
-def declare_task(name: str, *, queue: str, follow_up: bool = False) -> str:
+def declare_task(*, name: str, queue: str, follow_up: bool = False) -> str:
     """Declare the Celery task ``name`` on ``queue`` and return ``name``: each app's
-    ``task_names`` module declares its tasks so (``SCORE = declare_task("scoring.tasks.score",
-    queue="scoring")``), so that whoever holds a task's name, to publish it
-    (:func:`jobs.lifecycle.publish`) or as a job type's ``task_name``, knows its queue without
-    importing the task's module: only workers, the beat and the reports on running jobs
-    import those (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md).
+    ``task_names`` module declares its tasks so
+    (``SCORE = declare_task(name="scoring.tasks.score", queue="scoring")``), so that whoever
+    holds a task's name, to publish it (:func:`jobs.lifecycle.publish`) or as a job type's
+    ``task_name``, knows its queue without importing the task's module: only workers, the
+    beat and the reports on running jobs import those
+    (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md).
 
     ``follow_up``: the task is work a job sets off that nobody waits on (a champion's check
     after a score, the mail that says so): its messages go at the broker's follow-up

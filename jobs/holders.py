@@ -100,7 +100,7 @@ def claim_holders() -> list[str]:
     return sorted(set(live.values_list("holder", flat=True)))
 
 
-def when_holder_lost(job_type: JobType) -> Callable[[Decide], Decide]:
+def when_holder_lost(*, job_type: JobType) -> Callable[[Decide], Decide]:
     """Register ``decide(job, now) -> (outcome, fields)`` for ``job_type``'s running rows
     whose worker died (used by :func:`jobs.sweeps.jobs_sweep_lost`; usually the type's
     stale-row decision). Without one, such a row is re-queued while it has attempts

@@ -111,7 +111,7 @@ REDELIVERED = "its message was delivered again: the worker that held it was lost
 
 
 def publish(
-    task_name: str, /, *, countdown: float | None = None, urgent: bool = False, **kwargs: Any
+    *, task_name: str, countdown: float | None = None, urgent: bool = False, **kwargs: Any
 ) -> bool:
     """Send the Celery task ``task_name`` with ``kwargs`` now; False when the broker refused
     (one line logged, and counted in :mod:`jobs.publish_failures`). A lost message is never
@@ -198,11 +198,13 @@ def publish_after_commit(
 ) -> None:
     """Publish ``task_name(**kwargs)`` once the current transaction commits (at once outside
     one); nothing is sent if it rolls back."""
-    transaction.on_commit(lambda: publish(task_name, countdown=countdown, urgent=urgent, **kwargs))
+    transaction.on_commit(
+        lambda: publish(task_name=task_name, countdown=countdown, urgent=urgent, **kwargs)
+    )
 
 
 def publish_job_after_commit(
-    job_type: JobType, *, pk: int, countdown: float | None = None, urgent: bool = False
+    *, job_type: JobType, pk: int, countdown: float | None = None, urgent: bool = False
 ) -> None:
     """Ring ``job_type``'s doorbell for row ``pk`` after commit (``urgent``: ahead of the
     queue)."""
@@ -215,8 +217,8 @@ def publish_job_after_commit(
 
 
 def job_claim(
-    job_type: JobType,
     *,
+    job_type: JobType,
     pk: int,
     token: str,
     delivery_id: str | None = None,
@@ -291,7 +293,7 @@ def _take(
     """Inside a transaction holding ``job``'s lock: move it to running under ``token`` (one
     more attempt, the type's ``fields``, this worker recorded as its holder), or fail it
     when its attempts are used up (False)."""
-    if attempts_left(job_type, job) <= 0:
+    if attempts_left(job_type=job_type, job=job) <= 0:
         logger.error("%s %s used all its attempts", job_type.label, job.pk)
         _save_final(job_type, job, now=now, **(exhausted(job, now) if exhausted else {}))
         return False
@@ -440,8 +442,8 @@ def job_locked(
 
 
 def job_transition(
-    job_type: JobType,
     *,
+    job_type: JobType,
     pk: int,
     token: str,
     status: str,
@@ -499,11 +501,11 @@ def job_give_back(*, job_type: JobType, pk: int, token: str, **fields: Any) -> b
     queue (it waited once already). Not a retry and not a failure: the next start runs it.
     False when this delivery no longer holds it."""
     given = job_transition(
-        job_type,
+        job_type=job_type,
         pk=pk,
         token=token,
         status=job_type.queued,
-        then=lambda: publish_job_after_commit(job_type, pk=pk, urgent=True),
+        then=lambda: publish_job_after_commit(job_type=job_type, pk=pk, urgent=True),
         **{CLAIM: "", ATTEMPTS: Greatest(F(ATTEMPTS) - 1, Value(0)), FINISHED: None},
         **fields,
     )
@@ -515,7 +517,7 @@ def job_give_back(*, job_type: JobType, pk: int, token: str, **fields: Any) -> b
 # --- bounded retries ----------------------------------------------------------------------
 
 
-def attempts_left(job_type: JobType, job: Any) -> int:
+def attempts_left(*, job_type: JobType, job: Any) -> int:
     """How many more claims ``job`` may have (a large number when the type does not count)."""
     if job_type.max_attempts is None:
         return 1 << 30
@@ -545,19 +547,19 @@ def job_requeue(
     if job_type.scheduled:
         fields.setdefault(DUE, timezone.now() + timedelta(seconds=countdown))
     return job_transition(
-        job_type,
+        job_type=job_type,
         pk=pk,
         token=token,
         status=job_type.queued,
-        then=lambda: publish_job_after_commit(job_type, pk=pk, countdown=countdown),
+        then=lambda: publish_job_after_commit(job_type=job_type, pk=pk, countdown=countdown),
         **{CLAIM: ""},
         **fields,
     )
 
 
 def job_retry_or_fail(
-    job_type: JobType,
     *,
+    job_type: JobType,
     job: Any,
     token: str,
     fail: Callable[[], str],
@@ -566,7 +568,7 @@ def job_retry_or_fail(
     """After an internal (not the user's) error: re-queue while attempts are left (saving
     ``fields`` with it, e.g. what the try found), else ``fail()`` (the type's own failure,
     returning the status). Returns the status reached or ``"superseded"``."""
-    if attempts_left(job_type, job) > 0:
+    if attempts_left(job_type=job_type, job=job) > 0:
         requeued = job_requeue(job_type=job_type, job=job, token=token, **fields)
         return job_type.queued if requeued else "superseded"
     return fail()

@@ -98,7 +98,9 @@ def jobs_republish(
         for pk in missing:
             if counts.get(pk, 0) >= limit:
                 _give_up(job_type, pk=pk, count=counts[pk], now=now)
-            elif lifecycle.publish(job_type.task_name, urgent=True, **{job_type.pk_kwarg: pk}):
+            elif lifecycle.publish(
+                task_name=job_type.task_name, urgent=True, **{job_type.pk_kwarg: pk}
+            ):
                 sent.append(pk)
         if not fresh:
             _count(job_type, pks=sent, now=now)

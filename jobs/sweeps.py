@@ -56,8 +56,8 @@ class SweepReport:
 
 
 def jobs_sweep(
-    job_type: JobType,
     *,
+    job_type: JobType,
     stale: Q,
     now: datetime,
     decide: Decide,
@@ -98,7 +98,8 @@ def jobs_sweep(
                 setattr(job, name, value)
             job.save(update_fields=list(update))
             ring_after_commit(model=job_type.model, pk=pk)
-            publish_job_after_commit(job_type, pk=pk, urgent=True)  # it waited once already
+            # Urgent: it waited once already.
+            publish_job_after_commit(job_type=job_type, pk=pk, urgent=True)
             report.requeued.append(pk)
     if report.requeued or report.failed:
         logger.warning(
@@ -112,7 +113,7 @@ def jobs_sweep(
 
 def _requeue_while_attempts_left(job_type: JobType) -> Decide:
     def decide(job: Any, now: datetime) -> tuple[str, dict[str, Any]]:
-        return (REQUEUED, {}) if attempts_left(job_type, job) > 0 else (FAILED, {})
+        return (REQUEUED, {}) if attempts_left(job_type=job_type, job=job) > 0 else (FAILED, {})
 
     return decide
 
@@ -135,7 +136,9 @@ def jobs_sweep_lost(*, holder: str, reason: str, now: datetime | None = None) ->
         stale = Q(**{STATUS: job_type.running}) & Q(Exists(held))
         decide = lost_decision(job_type=job_type) or _requeue_while_attempts_left(job_type)
         before = len(report.requeued) + len(report.failed)
-        jobs_sweep(job_type, stale=stale, now=now, decide=decide, report=report, reason=reason)
+        jobs_sweep(
+            job_type=job_type, stale=stale, now=now, decide=decide, report=report, reason=reason
+        )
         if len(report.requeued) + len(report.failed) > before:
             logger.warning("%s of %s taken back: %s", job_type.label, holder, reason)
         still = job_type.filter(

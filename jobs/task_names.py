@@ -11,4 +11,4 @@ from __future__ import annotations
 
 from jobs.celery import declare_task
 
-REPUBLISH_LOST_JOBS = declare_task("jobs.tasks.republish_lost_jobs", queue="scoring")
+REPUBLISH_LOST_JOBS = declare_task(name="jobs.tasks.republish_lost_jobs", queue="scoring")

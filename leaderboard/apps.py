@@ -18,22 +18,32 @@ class LeaderboardConfig(AppConfig):
         from leaderboard.champion.jobs import CHAMPION_CHECK
 
         registry.register(CHAMPION_CHECK)
-        when_app_made(_load_lost_decisions)
-        when_app_made(_preload_in_renders)
-        hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
-        hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
-        hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
+        when_app_made(callback=_load_lost_decisions)
+        when_app_made(callback=_preload_in_renders)
+        hooks.subscribe(event=hooks.TaskResultsChanged, receiver=receivers.refresh_task_board)
+        hooks.subscribe(
+            event=hooks.ChallengeTeamsChanged, receiver=receivers.refresh_challenge_boards
+        )
+        hooks.subscribe(
+            event=hooks.ChallengeRevealChanged, receiver=receivers.bump_challenge_boards
+        )
         # A phase's start, end or edit (and the reveal of a blind one) changes what the
         # boards rank (docs/decisions/0066-phases.md).
-        hooks.subscribe(hooks.ChallengePhasesChanged, receivers.refresh_challenge_boards)
-        hooks.subscribe(hooks.StressResultsChanged, receivers.bump_task_boards)
+        hooks.subscribe(
+            event=hooks.ChallengePhasesChanged, receiver=receivers.refresh_challenge_boards
+        )
+        hooks.subscribe(event=hooks.StressResultsChanged, receiver=receivers.bump_task_boards)
         # A board's cells and robustness say what is queued, running or failed (issue 50).
-        hooks.subscribe(hooks.AlgorithmRunFailed, receivers.bump_boards_of_a_failed_run)
-        hooks.subscribe(hooks.TaskAdded, receivers.bump_track_of_a_task)
-        hooks.subscribe(hooks.SubmissionFinished, receivers.bump_track_of_a_failed_submission)
+        hooks.subscribe(
+            event=hooks.AlgorithmRunFailed, receiver=receivers.bump_boards_of_a_failed_run
+        )
+        hooks.subscribe(event=hooks.TaskAdded, receiver=receivers.bump_track_of_a_task)
+        hooks.subscribe(
+            event=hooks.SubmissionFinished, receiver=receivers.bump_track_of_a_failed_submission
+        )
         # The champion gate (docs/organizers/champion-gate.md): a new scored entry is weighed.
-        hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
-        hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)
+        hooks.subscribe(event=hooks.SubmissionFinished, receiver=receivers.weigh_scored_submission)
+        hooks.subscribe(event=hooks.AlgorithmRunScored, receiver=receivers.weigh_scored_run)
 
 
 def _preload_in_renders(app: object) -> None:

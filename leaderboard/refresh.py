@@ -260,7 +260,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) ->
     if changed is None:
         return  # nothing changed (a refresh run again for a change already shown)
     transaction.on_commit(lambda: _board_changed(changed, bootstrap=bootstrap))
-    hooks.emit(hooks.BoardRefreshed(task_id=task_id))
+    hooks.emit(event=hooks.BoardRefreshed(task_id=task_id))
 
 
 # --- 3. after the commit: the intervals, the cache, the prerender ------------------------

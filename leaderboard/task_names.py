@@ -12,12 +12,16 @@ from __future__ import annotations
 from jobs.celery import declare_task
 
 BOOTSTRAP_TASK_LEADERBOARD = declare_task(
-    "leaderboard.tasks.bootstrap_task_leaderboard", queue="scoring", follow_up=True
+    name="leaderboard.tasks.bootstrap_task_leaderboard", queue="scoring", follow_up=True
 )
-REFRESH_LAGGING_BOARDS = declare_task("leaderboard.tasks.refresh_lagging_boards", queue="scoring")
+REFRESH_LAGGING_BOARDS = declare_task(
+    name="leaderboard.tasks.refresh_lagging_boards", queue="scoring"
+)
 TRANSFER_DECOMPOSITION_REFIT = declare_task(
-    "leaderboard.tasks.transfer_decomposition_refit", queue="scoring", follow_up=True
+    name="leaderboard.tasks.transfer_decomposition_refit", queue="scoring", follow_up=True
 )
-CHECK_CHAMPION = declare_task("leaderboard.tasks.check_champion", queue="scoring", follow_up=True)
-CHAMPION_MINUTE = declare_task("leaderboard.tasks.champion_minute", queue="scoring")
-RENDER_BOARDS = declare_task("leaderboard.tasks.render_boards", queue="board_renders")
+CHECK_CHAMPION = declare_task(
+    name="leaderboard.tasks.check_champion", queue="scoring", follow_up=True
+)
+CHAMPION_MINUTE = declare_task(name="leaderboard.tasks.champion_minute", queue="scoring")
+RENDER_BOARDS = declare_task(name="leaderboard.tasks.render_boards", queue="board_renders")

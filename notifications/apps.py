@@ -17,7 +17,7 @@ class NotificationsConfig(AppConfig):
         from .job_types import DELIVERY, MAIL
 
         registry.register(DELIVERY, MAIL)
-        when_app_made(_load_lost_decisions)
+        when_app_made(callback=_load_lost_decisions)
         hooks.subscribe_all()
 
 

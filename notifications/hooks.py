@@ -89,4 +89,4 @@ RECEIVERS = (
 
 def subscribe_all() -> None:
     for event, receiver in RECEIVERS:
-        hooks.subscribe(event, receiver)
+        hooks.subscribe(event=event, receiver=receiver)

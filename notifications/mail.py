@@ -52,7 +52,7 @@ def mails_queue(*, topic: str, user_ids: Iterable[int], subject: str, body: str)
         for user_id in ids
     )
     for mail in mails:
-        lifecycle.publish_job_after_commit(MAIL, pk=mail.pk)
+        lifecycle.publish_job_after_commit(job_type=MAIL, pk=mail.pk)
     return len(mails)
 
 
@@ -118,12 +118,12 @@ def mail_send(
     return True
 
 
-@when_holder_lost(MAIL)
+@when_holder_lost(job_type=MAIL)
 def _decide_lost(mail: MailDelivery, now: datetime) -> tuple[str, dict[str, Any]]:
     """A mail whose worker died while sending it: sent again while attempts are left (its
     recipient may get it twice if the server had taken it: a mail is not lost)."""
     error = "the worker was lost while sending this mail"
-    if lifecycle.attempts_left(MAIL, mail) > 0:
+    if lifecycle.attempts_left(job_type=MAIL, job=mail) > 0:
         return lifecycle.REQUEUED, {"error": error}
     return lifecycle.FAILED, {"error": f"{error}; gave up after {mail.attempts} tries"}
 
@@ -138,13 +138,15 @@ def mail_deliver(*, mail_pk: int, delivery_id: str | None = None) -> str:
     sent, held by another delivery, not due) or ``"superseded"``."""
     token = delivery_id or uuid.uuid4().hex
     mail = lifecycle.job_claim(
-        MAIL, pk=mail_pk, token=token, delivery_id=delivery_id, exhausted=_gave_up
+        job_type=MAIL, pk=mail_pk, token=token, delivery_id=delivery_id, exhausted=_gave_up
     )
     if mail is None:
         return "skipped"
 
     def finish(status: str, **fields: Any) -> str:
-        done = lifecycle.job_transition(MAIL, pk=mail.pk, token=token, status=status, **fields)
+        done = lifecycle.job_transition(
+            job_type=MAIL, pk=mail.pk, token=token, status=status, **fields
+        )
         return status if done else "superseded"
 
     try:
@@ -159,7 +161,7 @@ def mail_deliver(*, mail_pk: int, delivery_id: str | None = None) -> str:
         error = f"{type(exc).__name__}: {exc}"[:500]
         logger.warning("mail %s to user %s: %s", mail.pk, mail.user_id, error)
         return lifecycle.job_retry_or_fail(
-            MAIL,
+            job_type=MAIL,
             job=mail,
             token=token,
             fail=lambda: finish(MailStatus.FAILED, error=error),

@@ -12,9 +12,11 @@ from __future__ import annotations
 from jobs.celery import declare_task
 
 SEND_NOTIFICATION_MAIL = declare_task(
-    "notifications.tasks.send_notification_mail", queue="notifications", follow_up=True
+    name="notifications.tasks.send_notification_mail", queue="notifications", follow_up=True
 )
 DELIVER_WEBHOOK = declare_task(
-    "notifications.tasks.deliver_webhook", queue="notifications", follow_up=True
+    name="notifications.tasks.deliver_webhook", queue="notifications", follow_up=True
 )
-NOTIFICATIONS_TICK = declare_task("notifications.tasks.notifications_tick", queue="notifications")
+NOTIFICATIONS_TICK = declare_task(
+    name="notifications.tasks.notifications_tick", queue="notifications"
+)

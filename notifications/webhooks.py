@@ -79,7 +79,7 @@ def _delivery_create(*, webhook: Webhook, event: str, event_key: str, body: str)
         status_changed_at=now,
         due_at=now,
     )
-    lifecycle.publish_job_after_commit(DELIVERY, pk=delivery.pk)
+    lifecycle.publish_job_after_commit(job_type=DELIVERY, pk=delivery.pk)
     return delivery.pk
 
 
@@ -157,7 +157,7 @@ def webhook_deliver(*, delivery_pk: int, delivery_id: str | None = None) -> str:
     the status reached, ``"skipped"`` (nothing to do) or ``"superseded"``."""
     token = delivery_id or uuid.uuid4().hex
     delivery = lifecycle.job_claim(
-        DELIVERY,
+        job_type=DELIVERY,
         pk=delivery_pk,
         token=token,
         delivery_id=delivery_id,
@@ -183,7 +183,7 @@ def webhook_deliver(*, delivery_pk: int, delivery_id: str | None = None) -> str:
 
     def finish(status: str, **extra: Any) -> str:
         done = lifecycle.job_transition(
-            DELIVERY,
+            job_type=DELIVERY,
             pk=delivery.pk,
             token=token,
             status=status,
@@ -200,7 +200,7 @@ def webhook_deliver(*, delivery_pk: int, delivery_id: str | None = None) -> str:
         status = finish(DeliveryStatus.FAILED, due_at=None)
     else:
         status = lifecycle.job_retry_or_fail(
-            DELIVERY,
+            job_type=DELIVERY,
             job=delivery,
             token=token,
             fail=lambda: finish(DeliveryStatus.FAILED, due_at=None),
@@ -263,7 +263,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, bool, int]:
 # --- the sweep -------------------------------------------------------------------------------
 
 
-@when_holder_lost(DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
+@when_holder_lost(job_type=DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
 def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, Any]]:
     if delivery.status != DeliveryStatus.SENDING:  # queued, its message lost
         return lifecycle.REQUEUED, {"due_at": now}
@@ -275,7 +275,7 @@ def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, An
         "duration_ms": None,
     }
     tries = [*delivery.tries, lost][-TRIES_KEPT:]
-    if lifecycle.attempts_left(DELIVERY, delivery) <= 0:
+    if lifecycle.attempts_left(job_type=DELIVERY, job=delivery) <= 0:
         return lifecycle.FAILED, {
             "last_error": "the worker was lost during the last try; gave up",
             "due_at": None,
@@ -295,4 +295,4 @@ def deliveries_sweep(
     ``sending`` (a queued one whose message was lost is :mod:`jobs.republish`'s)."""
     now = now or timezone.now()
     stale = Q(status=DeliveryStatus.SENDING, status_changed_at__lt=now - stuck_after)
-    return sweeps.jobs_sweep(DELIVERY, stale=stale, now=now, decide=_decide)
+    return sweeps.jobs_sweep(job_type=DELIVERY, stale=stale, now=now, decide=_decide)

@@ -17,16 +17,16 @@ class ScoringConfig(AppConfig):
         from scoring.selectors import team_reference_files, team_uploaded_files
 
         registry.register(SCORING, TRIVIAL_BUILD)
-        when_app_made(_load_lost_decisions)
+        when_app_made(callback=_load_lost_decisions)
 
-        hooks.subscribe(hooks.TaskDataChanged, receivers.rescore_on_new_data)
+        hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.rescore_on_new_data)
         team_storage_register(label="prediction files", counter=team_uploaded_files)
         team_storage_register(label="reference files", counter=team_reference_files)
 
         # A task that arrives gets its trivial baseline built by a worker (benchmarked on
         # arrival, with the AutoGluon baseline the algorithms app queues).
-        hooks.subscribe(hooks.TaskAdded, receivers.build_trivial_on_arrival)
-        hooks.subscribe(hooks.TaskDataChanged, receivers.build_trivial_on_new_data)
+        hooks.subscribe(event=hooks.TaskAdded, receiver=receivers.build_trivial_on_arrival)
+        hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.build_trivial_on_new_data)
 
         # A deleted submission or reference (each one of a deleted task's) takes its files.
         forget_on_delete(model="scoring.Submission")

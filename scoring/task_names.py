@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from jobs.celery import declare_task
 
-SCORE_SUBMISSION = declare_task("scoring.tasks.score_submission", queue="scoring")
-SWEEP_SUBMISSIONS = declare_task("scoring.tasks.sweep_submissions", queue="scoring")
-BUILD_TRIVIAL_REFERENCE = declare_task("scoring.tasks.build_trivial_reference", queue="scoring")
+SCORE_SUBMISSION = declare_task(name="scoring.tasks.score_submission", queue="scoring")
+SWEEP_SUBMISSIONS = declare_task(name="scoring.tasks.sweep_submissions", queue="scoring")
+BUILD_TRIVIAL_REFERENCE = declare_task(
+    name="scoring.tasks.build_trivial_reference", queue="scoring"
+)

@@ -436,7 +436,7 @@ def challenge_finish(
         )
         audit_record(actor=actor, action="standings.freeze", obj=locked, after={"sha256": digest})
         # After commit (the event's rule): e.g. the notifications, which this app never imports.
-        hooks.emit(hooks.ChallengeFinished(challenge_id=locked.pk))
+        hooks.emit(event=hooks.ChallengeFinished(challenge_id=locked.pk))
     logger.info("final standings of %s frozen (%s)", challenge.slug, digest)
     return frozen, True
 

@@ -11,4 +11,6 @@ from __future__ import annotations
 
 from jobs.celery import declare_task
 
-FINISH_DUE_CHALLENGES = declare_task("standings.tasks.finish_due_challenges", queue="notifications")
+FINISH_DUE_CHALLENGES = declare_task(
+    name="standings.tasks.finish_due_challenges", queue="notifications"
+)

@@ -227,7 +227,7 @@ def _claim_redelivered(
     starts again while its profile allows another attempt, else fails as "worker lost"."""
     profile = profile_of(run=AlgorithmRun.objects.only("profile").get(pk=run_pk))
     run = lifecycle.job_claim(
-        profile.job_type,
+        job_type=profile.job_type,
         pk=run_pk,
         token=token,
         delivery_id=delivery_id,

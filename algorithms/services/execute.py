@@ -204,7 +204,7 @@ def algorithm_run_execute(
         if profile.internal_detail:
             error += f" ({type(exc).__name__}: {exc})"[:2000]
         return lifecycle.job_retry_or_fail(
-            ending.job_type,
+            job_type=ending.job_type,
             job=run,
             token=token,
             fail=lambda: fail_run(ending=ending, error=error, log_tail="\n".join(watch.lines)),

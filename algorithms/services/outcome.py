@@ -326,7 +326,7 @@ def take_result(*, ending: Ending, origin: AlgorithmRun) -> str:
 
 def _succeed(ending: Ending, *, then: Callable[[], None] | None = None, **fields: Any) -> bool:
     return lifecycle.job_transition(
-        ending.job_type,
+        job_type=ending.job_type,
         pk=ending.run.pk,
         token=ending.token,
         status=AlgorithmRunStatus.SUCCEEDED,
@@ -339,7 +339,7 @@ def _succeed(ending: Ending, *, then: Callable[[], None] | None = None, **fields
 def _announce_scored(run_pk: int) -> Callable[[], None]:
     """Tell the layers above, in the transaction that succeeds the run, that it was scored
     on itself (the champion gate weighs it: ``challenges.hooks``)."""
-    return lambda: hooks.emit(hooks.AlgorithmRunScored(run_id=run_pk))
+    return lambda: hooks.emit(event=hooks.AlgorithmRunScored(run_id=run_pk))
 
 
 def _final(ending: Ending, fields: dict[str, Any]) -> dict[str, Any]:
@@ -357,7 +357,7 @@ def fail_run(*, ending: Ending, error: str, cancelled: bool = False, **fields: A
     status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED
     run = ending.run
     done = lifecycle.job_transition(
-        ending.job_type,
+        job_type=ending.job_type,
         pk=run.pk,
         token=ending.token,
         status=status,
@@ -367,7 +367,7 @@ def fail_run(*, ending: Ending, error: str, cancelled: bool = False, **fields: A
     if done:
         first = error.splitlines()[0] if error else ""
         logger.info("%s %s %s: %s", ending.job_type.label, run.pk, status, first)
-        hooks.emit(hooks.AlgorithmRunFailed(task_id=run.task_id, run_id=run.pk))
+        hooks.emit(event=hooks.AlgorithmRunFailed(task_id=run.task_id, run_id=run.pk))
     return status if done else "superseded"
 
 

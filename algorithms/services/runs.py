@@ -81,7 +81,7 @@ def run_create(
         reproduces=reproduces,
         phase=arrival_phase(task=task),
     )
-    lifecycle.publish_job_after_commit(profile.job_type, pk=run.pk)
+    lifecycle.publish_job_after_commit(job_type=profile.job_type, pk=run.pk)
     if audit:
         audit_record(
             actor=user, action=f"{profile.audit_action}.start", obj=run, after=options or None
@@ -322,7 +322,9 @@ def algorithm_runs_sweep(*, now: datetime | None = None) -> sweeps.SweepReport:
         def decide(run: AlgorithmRun, now: datetime, profile: RunProfile = profile):
             return _decide(profile, run, now)
 
-        sweeps.jobs_sweep(profile.job_type, stale=stale, now=now, decide=decide, report=report)
+        sweeps.jobs_sweep(
+            job_type=profile.job_type, stale=stale, now=now, decide=decide, report=report
+        )
     return report
 
 
@@ -334,7 +336,7 @@ def _decide(profile: RunProfile, run: AlgorithmRun, now: datetime) -> tuple[str,
             "status": AlgorithmRunStatus.CANCELLED,
             "error": f"cancelled; its worker was lost ({why})",
         }
-    if lifecycle.attempts_left(profile.job_type, run) > 0:
+    if lifecycle.attempts_left(job_type=profile.job_type, job=run) > 0:
         return lifecycle.REQUEUED, {}
     return lifecycle.FAILED, {"error": lost_message(profile=profile, run=run, now=now, why=why)}
 
@@ -346,4 +348,4 @@ def _decide_lost(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]
 
 
 for _run_type in RUN_TYPES.values():
-    when_holder_lost(_run_type)(_decide_lost)
+    when_holder_lost(job_type=_run_type)(_decide_lost)

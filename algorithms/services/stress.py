@@ -231,7 +231,7 @@ def robustness_record(
 
 def _succeed(ending: Ending, **fields: Any) -> bool:
     return lifecycle.job_transition(
-        ending.job_type,
+        job_type=ending.job_type,
         pk=ending.run.pk,
         token=ending.token,
         status=AlgorithmRunStatus.SUCCEEDED,
@@ -250,7 +250,7 @@ def _finished(
         return fail_run(ending=ending, error=str(exc))
     if not _succeed(ending, robustness=robustness, **fields):
         return "superseded"
-    hooks.emit(hooks.StressResultsChanged(task_id=run.task_id))
+    hooks.emit(event=hooks.StressResultsChanged(task_id=run.task_id))
     logger.info("stress run %s of run %s succeeded", run.pk, robustness["clean_run"])
     return AlgorithmRunStatus.SUCCEEDED
 

@@ -93,7 +93,7 @@ def _publish(task_id: int) -> Publish:
     """What sends the task's job (``task_names.BOOTSTRAP_TASK_LEADERBOARD``), after
     ``countdown`` seconds or at once (None)."""
     return lambda countdown: lifecycle.publish(
-        task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+        task_name=task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
     )
 
 

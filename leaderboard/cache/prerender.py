@@ -110,7 +110,10 @@ def request_after_bump(*, boards: Iterable[tuple[str, int]]) -> int:
                 else 0.0
             )
             if lifecycle.publish(
-                task_names.RENDER_BOARDS, countdown=wait if wait > 0 else None, scope=scope, pk=pk
+                task_name=task_names.RENDER_BOARDS,
+                countdown=wait if wait > 0 else None,
+                scope=scope,
+                pk=pk,
             ):
                 published += 1
             else:

@@ -39,13 +39,13 @@ def champion_checks_sweep(*, now: datetime | None = None) -> sweeps.SweepReport:
     stale = Q(status=ChampionCheckStatus.WEIGHING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return sweeps.jobs_sweep(CHAMPION_CHECK, stale=stale, now=now, decide=_decide_lost)
+    return sweeps.jobs_sweep(job_type=CHAMPION_CHECK, stale=stale, now=now, decide=_decide_lost)
 
 
-@when_holder_lost(CHAMPION_CHECK)  # a check whose worker was seen dead: as a stale one
+@when_holder_lost(job_type=CHAMPION_CHECK)  # a check whose worker was seen dead: as a stale one
 def _decide_lost(check: ChampionCheck, now: datetime) -> tuple[str, dict[str, Any]]:
     """Weighed again while attempts are left (a check is idempotent), else failed."""
-    if lifecycle.attempts_left(CHAMPION_CHECK, check) > 0:
+    if lifecycle.attempts_left(job_type=CHAMPION_CHECK, job=check) > 0:
         return lifecycle.REQUEUED, {}
     return lifecycle.FAILED, {"error": INTERNAL_ERROR}
 

@@ -41,7 +41,7 @@ def queue_once(*, key: str, **fields: Any) -> ChampionCheck | None:
             )
     except IntegrityError:
         return None  # queued (or done) before: a check is weighed once
-    lifecycle.publish_job_after_commit(CHAMPION_CHECK, pk=check.pk)
+    lifecycle.publish_job_after_commit(job_type=CHAMPION_CHECK, pk=check.pk)
     return check
 
 

@@ -164,7 +164,7 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
     holder.current = change
     holder.save(update_fields=["current", "updated_at"])
     if current is not None:
-        hooks.emit(hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
+        hooks.emit(event=hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
     task_id, change_id = task.pk, change.pk
     transaction.on_commit(lambda: weigh_waiting(task_id=task_id, change_id=change_id), robust=True)
     return change
@@ -223,7 +223,7 @@ def _crown(
     )
     holder.current = change
     holder.save(update_fields=["current", "updated_at"])
-    hooks.emit(hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
+    hooks.emit(event=hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
     task_id = task.pk
     transaction.on_commit(
         lambda: champion_verdicts_queue(task=Task.objects.get(pk=task_id)), robust=True
@@ -343,7 +343,7 @@ def _candidate(check: ChampionCheck) -> Entry | None:
 
 def _finish(check: ChampionCheck, token: str, *, status: str, **fields: Any) -> bool:
     return lifecycle.job_transition(
-        CHAMPION_CHECK, pk=check.pk, token=token, status=status, **fields
+        job_type=CHAMPION_CHECK, pk=check.pk, token=token, status=status, **fields
     )
 
 
@@ -356,7 +356,7 @@ def champion_check_run(*, check_pk: int, delivery_id: str | None = None) -> str:
     nothing to do, or ``"superseded"``. Safe to run for any message, any number of times."""
     token = delivery_id or uuid.uuid4().hex
     check = lifecycle.job_claim(
-        CHAMPION_CHECK,
+        job_type=CHAMPION_CHECK,
         pk=check_pk,
         token=token,
         delivery_id=delivery_id,
@@ -381,7 +381,7 @@ def champion_check_run(*, check_pk: int, delivery_id: str | None = None) -> str:
     except Exception:
         logger.exception("champion check %s failed (attempt %s)", check.pk, check.attempts)
         return lifecycle.job_retry_or_fail(
-            CHAMPION_CHECK,
+            job_type=CHAMPION_CHECK,
             job=check,
             token=token,
             fail=lambda: _failed_internally(check, token),

@@ -193,7 +193,7 @@ def _queue_refit(matrix: TransferMatrix, digest: str) -> None:
     the lock's time, by the next reader)."""
     if cache.add(f"transfer-decomposition-refit:{digest}", 1, REFIT_LOCK_SECONDS):
         lifecycle.publish(
-            task_names.TRANSFER_DECOMPOSITION_REFIT,
+            task_name=task_names.TRANSFER_DECOMPOSITION_REFIT,
             track_id=matrix.track.pk,
             split=matrix.split,
             hidden=sorted(matrix.hidden),

@@ -58,7 +58,7 @@ def submission_final_set(
     logger.info(
         "submission %s %s final by %s", submission.pk, "marked" if final else "unmarked", user.pk
     )
-    hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
+    hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk))
     return submission
 
 
@@ -106,4 +106,4 @@ def submission_visibility_set(
     """Hide (or disqualify) a submission: it leaves the leaderboards, stays in the records.
     A person hiding it must give a reason (:class:`challenges.audit.ReasonRequired`)."""
     if hidden_set(obj=submission, hidden=hidden, actor=actor, reason=reason, noun="submission"):
-        hooks.emit(hooks.TaskResultsChanged(task_id=submission.task_id))
+        hooks.emit(event=hooks.TaskResultsChanged(task_id=submission.task_id))

@@ -62,7 +62,7 @@ PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 
 def publish_scoring(*, submission_pk: int, countdown: float | None = None) -> None:
     """Queue ``submission_pk`` for scoring once the current transaction commits."""
-    lifecycle.publish_job_after_commit(SCORING, pk=submission_pk, countdown=countdown)
+    lifecycle.publish_job_after_commit(job_type=SCORING, pk=submission_pk, countdown=countdown)
 
 
 class _InternalError(Exception):
@@ -81,7 +81,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     """
     token = delivery_id or uuid.uuid4().hex
     submission = lifecycle.job_claim(
-        SCORING,
+        job_type=SCORING,
         pk=submission_pk,
         token=token,
         delivery_id=delivery_id,
@@ -131,7 +131,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
             settings.SCORING_MAX_ATTEMPTS,
         )
         return lifecycle.job_retry_or_fail(
-            SCORING,
+            job_type=SCORING,
             job=submission,
             token=token,
             fail=lambda: _finish_failed(
@@ -182,7 +182,7 @@ def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
     try:
         with transaction.atomic():
             claimed = lifecycle.job_claim(
-                SCORING, pk=submission.pk, token=token, select_related=("task",)
+                job_type=SCORING, pk=submission.pk, token=token, select_related=("task",)
             )
             if claimed is None:
                 raise _InternalError(f"submission {submission.pk} could not be claimed")
@@ -268,12 +268,12 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
         # and every scoring of the task waits for that lock (what else runs here is not
         # held under it).
         if status in FINAL:
-            hooks.emit(hooks.SubmissionFinished(submission_id=submission_id))
+            hooks.emit(event=hooks.SubmissionFinished(submission_id=submission_id))
         if status == SubmissionStatus.SCORED:
-            hooks.emit(hooks.TaskResultsChanged(task_id=task_id, team_id=team_id))
+            hooks.emit(event=hooks.TaskResultsChanged(task_id=task_id, team_id=team_id))
 
     done = lifecycle.job_transition(
-        SCORING, pk=submission.pk, token=token, status=status, then=then, **fields
+        job_type=SCORING, pk=submission.pk, token=token, status=status, then=then, **fields
     )
     if done:
         old = submission.predictions.name

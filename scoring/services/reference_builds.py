@@ -65,7 +65,7 @@ def reference_trivial_queue(*, task: Task) -> ReferenceBuild:
             )
     except IntegrityError:  # queued by another request since the read above
         return ReferenceBuild.objects.get(task=task, status__in=PENDING)
-    lifecycle.publish_job_after_commit(TRIVIAL_BUILD, pk=build.pk)
+    lifecycle.publish_job_after_commit(job_type=TRIVIAL_BUILD, pk=build.pk)
     logger.info("task %s: trivial baseline build %s queued", task.slug, build.pk)
     return build
 
@@ -108,7 +108,7 @@ def reference_trivial_build(*, build_pk: int, delivery_id: str | None = None) ->
     task retries it; the redelivery takes its own claim back)."""
     token = delivery_id or uuid.uuid4().hex
     build = lifecycle.job_claim(
-        TRIVIAL_BUILD,
+        job_type=TRIVIAL_BUILD,
         pk=build_pk,
         token=token,
         delivery_id=delivery_id,
@@ -132,17 +132,20 @@ def reference_trivial_build(*, build_pk: int, delivery_id: str | None = None) ->
     except Exception:
         logger.exception("task %s: building the trivial baseline failed", task.slug)
         return lifecycle.job_retry_or_fail(
-            TRIVIAL_BUILD, job=build, token=token, fail=lambda: _fail(build, token, INTERNAL_ERROR)
+            job_type=TRIVIAL_BUILD,
+            job=build,
+            token=token,
+            fail=lambda: _fail(build, token, INTERNAL_ERROR),
         )
     if reference is None:
         return _fail(build, token, "The task's train labels could not be read.")
     done = lifecycle.job_transition(
-        TRIVIAL_BUILD,
+        job_type=TRIVIAL_BUILD,
         pk=build.pk,
         token=token,
         status=ReferenceBuildStatus.BUILT,
         error="",
-        then=lambda: hooks.emit(hooks.TaskResultsChanged(task_id=task.pk)),
+        then=lambda: hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk)),
     )
     logger.info("task %s: trivial baseline built (build %s)", task.slug, build.pk)
     return ReferenceBuildStatus.BUILT if done else "superseded"
@@ -150,7 +153,11 @@ def reference_trivial_build(*, build_pk: int, delivery_id: str | None = None) ->
 
 def _fail(build: ReferenceBuild, token: str, error: str) -> str:
     done = lifecycle.job_transition(
-        TRIVIAL_BUILD, pk=build.pk, token=token, status=ReferenceBuildStatus.FAILED, error=error
+        job_type=TRIVIAL_BUILD,
+        pk=build.pk,
+        token=token,
+        status=ReferenceBuildStatus.FAILED,
+        error=error,
     )
     return ReferenceBuildStatus.FAILED if done else "superseded"
 
@@ -158,11 +165,11 @@ def _fail(build: ReferenceBuild, token: str, error: str) -> str:
 # --- the sweeper -------------------------------------------------------------------------------
 
 
-@when_holder_lost(TRIVIAL_BUILD)
+@when_holder_lost(job_type=TRIVIAL_BUILD)
 def _decide(build: ReferenceBuild, now: datetime) -> tuple[str, dict[str, Any]]:
     """A stranded build (its worker dead) goes back to the queue while it has attempts left;
     else it fails with the reason."""
-    if lifecycle.attempts_left(TRIVIAL_BUILD, build) <= 0:
+    if lifecycle.attempts_left(job_type=TRIVIAL_BUILD, job=build) <= 0:
         return lifecycle.FAILED, {"error": INTERNAL_ERROR}
     return lifecycle.REQUEUED, {}
 
@@ -175,4 +182,4 @@ def reference_builds_sweep(*, now: datetime | None = None) -> sweeps.SweepReport
     stale = Q(status=ReferenceBuildStatus.BUILDING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return sweeps.jobs_sweep(TRIVIAL_BUILD, stale=stale, now=now, decide=_decide)
+    return sweeps.jobs_sweep(job_type=TRIVIAL_BUILD, stale=stale, now=now, decide=_decide)

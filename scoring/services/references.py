@@ -292,7 +292,7 @@ def reference_upload(
                     before={"primary": before},
                     after={"primary": after},
                 )
-            hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
+            hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk))
     except IntegrityError as exc:  # the same name uploaded at the same moment
         reference.predictions.delete(save=False)
         reference.file.delete(save=False)
@@ -335,7 +335,7 @@ def reference_primary_set(*, task: Task, name: str | None, user: User = None) ->
             before={"primary": before},
             after={"primary": _primary_name(task), "marked": target is not None},
         )
-        hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
+        hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk))
     return target
 
 
@@ -358,7 +358,7 @@ def reference_delete(*, reference: Reference, user: User = None) -> None:
             before={"reference": reference.name, "primary": before},
             after={"primary": _primary_name(task)},
         )
-        hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
+        hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk))
     # its files go once the deletion commits (challenges.stored_files)
 
 

@@ -29,14 +29,14 @@ SWEEP_BATCH = 500
 SweepReport = sweeps.SweepReport
 
 
-@when_holder_lost(SCORING)
+@when_holder_lost(job_type=SCORING)
 def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]:
     """A stranded submission (its message lost, or its worker dead) goes back to the queue
     while it has attempts left; else it fails, announced like any other failure (the team
     is mailed the internal-error message) once the row's failure is committed."""
-    if lifecycle.attempts_left(SCORING, submission) <= 0:
+    if lifecycle.attempts_left(job_type=SCORING, job=submission) <= 0:
         pk = submission.pk
-        transaction.on_commit(lambda: hooks.emit(hooks.SubmissionFinished(submission_id=pk)))
+        transaction.on_commit(lambda: hooks.emit(event=hooks.SubmissionFinished(submission_id=pk)))
         return lifecycle.FAILED, {"error": INTERNAL_ERROR_MESSAGE}
     return lifecycle.REQUEUED, {}
 
@@ -54,7 +54,9 @@ def submissions_sweep(*, now: datetime | None = None) -> SweepReport:
     stale = Q(status=SubmissionStatus.SCORING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return sweeps.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
+    return sweeps.jobs_sweep(
+        job_type=SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH
+    )
 
 
 _RESET = {
@@ -133,7 +135,7 @@ def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:
             publish_scoring(submission_pk=pk)
         for task_id in task_ids:
             transaction.on_commit(
-                lambda task_id=task_id: hooks.emit(hooks.TaskResultsChanged(task_id=task_id))
+                lambda task_id=task_id: hooks.emit(event=hooks.TaskResultsChanged(task_id=task_id))
             )
     logger.info("re-queued %s submissions for scoring", len(pks))
     return len(pks)

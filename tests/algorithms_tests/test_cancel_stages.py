@@ -109,8 +109,8 @@ def test_a_queued_run_is_cancelled_at_once_and_its_doorbell_does_nothing(
     assert client.post(f"/api/v1/algorithm-runs/{sleeper['id']}/cancel/").status_code == 200
     assert wait_run(client, sleeper["id"], algorithms_worker)["status"] == "cancelled"
     # Its message (and a duplicate) find nothing queued: nothing runs, nothing changes.
-    lifecycle.publish("algorithms.tasks.run_algorithm", run_pk=waiting["id"])
-    lifecycle.publish("algorithms.tasks.run_algorithm", run_pk=waiting["id"])
+    lifecycle.publish(task_name="algorithms.tasks.run_algorithm", run_pk=waiting["id"])
+    lifecycle.publish(task_name="algorithms.tasks.run_algorithm", run_pk=waiting["id"])
     assert_worker_survives(world, algorithms_worker)
     stored = AlgorithmRun.objects.get(pk=waiting["id"])
     assert (stored.status, stored.attempts, stored.started_at) == ("cancelled", 0, None)

@@ -109,17 +109,17 @@ def test_stale_and_duplicate_doorbells_do_nothing_harmful_and_nothing_runs_twice
         client, algorithm["id"], tasks=[world.classification.slug, world.matching.slug]
     )
     for run in runs:  # every doorbell three times, and some for runs that do not exist
-        lifecycle.publish(TEAM.task_name, run_pk=run["id"])
-        lifecycle.publish(TEAM.task_name, run_pk=run["id"])
-    lifecycle.publish(TEAM.task_name, run_pk=10**9)
-    lifecycle.publish("algorithms.tasks.run_baseline", run_pk=runs[0]["id"])
+        lifecycle.publish(task_name=TEAM.task_name, run_pk=run["id"])
+        lifecycle.publish(task_name=TEAM.task_name, run_pk=run["id"])
+    lifecycle.publish(task_name=TEAM.task_name, run_pk=10**9)
+    lifecycle.publish(task_name="algorithms.tasks.run_baseline", run_pk=runs[0]["id"])
     for run in runs:
         body = wait_run(client, run["id"], worker)
         assert body["status"] == "succeeded", body
         assert wait_scored(client, body["submission"], worker)["status"] == "scored"
     # After they finished, a stale doorbell of each again.
     for run in runs:
-        lifecycle.publish(TEAM.task_name, run_pk=run["id"])
+        lifecycle.publish(task_name=TEAM.task_name, run_pk=run["id"])
     late = upload_algorithm(client, world.challenge, algorithm_zip(name="Late"))
     (last,) = start_runs(client, late["id"], tasks=[world.classification.slug])
     assert wait_run(client, last["id"], worker)["status"] == "succeeded"

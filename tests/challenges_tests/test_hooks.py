@@ -47,7 +47,7 @@ def subscribed():
     added: list[tuple[type[hooks.HookEvent], object]] = []
 
     def add(event, receiver):
-        added.append((event, hooks.subscribe(event, receiver)))
+        added.append((event, hooks.subscribe(event=event, receiver=receiver)))
         return receiver
 
     yield add
@@ -67,7 +67,7 @@ def test_a_failing_receiver_is_rolled_back_alone_and_the_others_still_run(subscr
     subscribed(hooks.TaskResultsChanged, seen.append)
     ChallengeFactory()
     with transaction.atomic():
-        hooks.emit(hooks.TaskResultsChanged(task_id=7, team_id=3))
+        hooks.emit(event=hooks.TaskResultsChanged(task_id=7, team_id=3))
         assert seen == [hooks.TaskResultsChanged(task_id=7, team_id=3)]  # ran in the call
     assert Challenge.objects.count() == 1
     assert "broken failed on TaskResultsChanged(task_id=7, team_id=3)" in caplog.text
@@ -83,7 +83,7 @@ def test_an_in_transaction_receiver_is_undone_with_the_change_that_emitted(subsc
 
     with pytest.raises(Abort), transaction.atomic():
         ChallengeFactory(slug="change")
-        hooks.emit(hooks.ChallengeTeamsChanged(challenge_id=1))
+        hooks.emit(event=hooks.ChallengeTeamsChanged(challenge_id=1))
         assert Challenge.objects.filter(slug="reaction").exists()
         raise Abort
     assert not Challenge.objects.exists()
@@ -99,13 +99,13 @@ def test_after_commit_receivers_run_only_once_the_change_is_committed(subscribed
     subscribed(hooks.ChallengeFinished, broken)
     subscribed(hooks.ChallengeFinished, lambda e: seen.append(e.challenge_id))
     with transaction.atomic():
-        hooks.emit(hooks.ChallengeFinished(challenge_id=5))
+        hooks.emit(event=hooks.ChallengeFinished(challenge_id=5))
         assert seen == []  # not before the commit
     assert seen == [5]
     assert "broken failed on ChallengeFinished(challenge_id=5)" in caplog.text
 
     with pytest.raises(ZeroDivisionError), transaction.atomic():
-        hooks.emit(hooks.ChallengeFinished(challenge_id=6))
+        hooks.emit(event=hooks.ChallengeFinished(challenge_id=6))
         raise ZeroDivisionError  # the change rolls back
     assert seen == [5]  # nothing for a change that never happened
 
@@ -148,15 +148,15 @@ def test_only_declared_events_can_be_subscribed_or_emitted():
         pass
 
     with pytest.raises(TypeError, match="not an event declared"):
-        hooks.subscribe(NotAnEvent, print)  # type: ignore[arg-type]
+        hooks.subscribe(event=NotAnEvent, receiver=print)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not an event declared"):
-        hooks.emit(NotAnEvent())  # type: ignore[arg-type]
+        hooks.emit(event=NotAnEvent())  # type: ignore[arg-type]
 
 
 def test_subscribing_twice_calls_a_receiver_once(subscribed):
     seen = []
     subscribed(hooks.BoardRefreshed, seen.append)
-    hooks.subscribe(hooks.BoardRefreshed, seen.append)
+    hooks.subscribe(event=hooks.BoardRefreshed, receiver=seen.append)
     assert hooks.receivers(event=hooks.BoardRefreshed).count(seen.append) == 1
 
 
@@ -230,7 +230,7 @@ def test_a_receiver_that_loses_the_connection_fails_the_emitter_s_transaction(su
     subscribed(hooks.TaskResultsChanged, lambda event: _lose_the_connection())
     with pytest.raises(DatabaseError), transaction.atomic():
         Challenge.objects.filter(pk=challenge.pk).update(title="After")
-        hooks.emit(hooks.TaskResultsChanged(task_id=1, team_id=1))
+        hooks.emit(event=hooks.TaskResultsChanged(task_id=1, team_id=1))
     connection.close()
     challenge.refresh_from_db()
     assert challenge.title == "Before"
@@ -243,15 +243,17 @@ def test_a_job_whose_hook_lost_the_connection_is_not_taken_for_finished(subscrib
     submission = submission_create(
         task=task, user=who.user, file=upload(csv_bytes(predictions_frame(task)))
     )
-    assert lifecycle.job_claim(SCORING, pk=submission.pk, token="delivery", delivery_id="delivery")
+    assert lifecycle.job_claim(
+        job_type=SCORING, pk=submission.pk, token="delivery", delivery_id="delivery"
+    )
     subscribed(hooks.TaskResultsChanged, lambda event: _lose_the_connection())
     with pytest.raises(DatabaseError):
         lifecycle.job_transition(
-            SCORING,
+            job_type=SCORING,
             pk=submission.pk,
             token="delivery",
             status="scored",
-            then=lambda: hooks.emit(hooks.TaskResultsChanged(task_id=task.pk, team_id=1)),
+            then=lambda: hooks.emit(event=hooks.TaskResultsChanged(task_id=task.pk, team_id=1)),
         )
     connection.close()
     row = Submission.objects.get(pk=submission.pk)

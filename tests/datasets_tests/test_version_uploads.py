@@ -66,7 +66,9 @@ def owner(task: Task):
 def published(monkeypatch) -> list[tuple[str, dict]]:
     """The messages sent after commit (the broker is not this module's subject)."""
     sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr(lifecycle, "publish", lambda name, **kw: sent.append((name, kw)) or True)
+    monkeypatch.setattr(
+        lifecycle, "publish", lambda *, task_name, **kw: sent.append((task_name, kw)) or True
+    )
     return sent
 
 
@@ -232,10 +234,10 @@ def test_a_check_whose_delivery_lost_the_job_makes_no_version(
     upload_pk = answer.json()["id"]
     real = lifecycle.job_transition
 
-    def taken_over(job_type, **kwargs):  # another delivery took the job while this one ran
+    def taken_over(*, job_type, **kwargs):  # another delivery took the job while this one ran
         if job_type is VERSION_CHECK and kwargs.get("status") == "accepted":
             TaskVersionUpload.objects.filter(pk=upload_pk).update(claim_token="another")
-        return real(job_type, **kwargs)
+        return real(job_type=job_type, **kwargs)
 
     monkeypatch.setattr(lifecycle, "job_transition", taken_over)
     assert check(upload_pk) == "superseded"

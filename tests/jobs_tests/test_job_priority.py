@@ -49,8 +49,8 @@ def test_the_normal_priority_leaves_room_ahead_of_it():
 def test_on_every_queue_an_urgent_job_is_taken_before_those_queued_earlier(broker, queue):
     name, key = TASKS[queue]
     for pk in (1, 2, 3):
-        assert lifecycle.publish(name, **{key: pk})
-    assert lifecycle.publish(name, urgent=True, **{key: 99})
+        assert lifecycle.publish(task_name=name, **{key: pk})
+    assert lifecycle.publish(task_name=name, urgent=True, **{key: 99})
     assert TASK_QUEUES[name] == queue
 
     taken = [task_of(message) for message in queued_messages(broker, queue)]

@@ -13,7 +13,7 @@ from jobs import lifecycle, registry
 
 def test_publishing_an_unknown_task_name_is_a_programming_error():
     with pytest.raises(LookupError, match=r"no Celery task named 'scoring\.tasks\.nope'"):
-        lifecycle.publish("scoring.tasks.nope", submission_pk=1)
+        lifecycle.publish(task_name="scoring.tasks.nope", submission_pk=1)
 
 
 def test_retry_backoff_doubles_up_to_a_minute():

@@ -176,7 +176,7 @@ def test_a_publish_while_the_broker_s_redis_rests_is_not_tried_and_its_row_stays
     before = publish_failures().count
     waiting = queued_messages(redis_client, "scoring")  # other tests' in this session's Redis
     with broker_resting():
-        assert publish(SCORE_SUBMISSION, submission_pk=1) is False
+        assert publish(task_name=SCORE_SUBMISSION, submission_pk=1) is False
     assert publish_failures().count == before + 1
     assert queued_messages(redis_client, "scoring") == waiting
 
@@ -191,11 +191,11 @@ def test_a_failed_publish_rests_the_broker_so_a_command_s_next_publishes_fail_at
     rest = rest_for(address=url)
     before = publish_failures().count
     try:
-        assert publish(SCORE_SUBMISSION, submission_pk=1) is False
+        assert publish(task_name=SCORE_SUBMISSION, submission_pk=1) is False
         assert "not tried" not in publish_failures().last
         assert rest.was_down and rest.down_until > time.monotonic() + 1
         for pk in range(2, 6):
-            assert publish(SCORE_SUBMISSION, submission_pk=pk) is False
+            assert publish(task_name=SCORE_SUBMISSION, submission_pk=pk) is False
             assert "not tried" in publish_failures().last
     finally:
         rest.was_down, rest.down_until = False, 0.0
@@ -212,12 +212,12 @@ def test_a_publish_the_rest_skipped_is_sent_by_the_next_one_that_reaches_the_bro
     before = publish_failures().count
     waiting = queued_messages(redis_client, "scoring")  # other tests' in this session's Redis
     with broker_resting():
-        assert publish(SCORE_SUBMISSION, submission_pk=101) is False
-        assert publish(SCORE_SUBMISSION, countdown=30, submission_pk=102) is False
+        assert publish(task_name=SCORE_SUBMISSION, submission_pk=101) is False
+        assert publish(task_name=SCORE_SUBMISSION, countdown=30, submission_pk=102) is False
     assert publish_failures().count == before + 2
     assert queued_messages(redis_client, "scoring") == waiting
 
-    assert publish(SCORE_SUBMISSION, submission_pk=103) is True
+    assert publish(task_name=SCORE_SUBMISSION, submission_pk=103) is True
     sent = [task_of(m)[1] for m in queued_messages(redis_client, "scoring") if m not in waiting]
     assert sorted(k["submission_pk"] for k in sent) == [101, 102, 103]  # 102 with its countdown
     assert publish_failures().count == before

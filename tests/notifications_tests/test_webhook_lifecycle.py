@@ -81,7 +81,7 @@ def test_a_failing_receiver_is_retried_at_the_stored_time_then_given_up(
 def test_a_duplicate_message_does_nothing_and_only_the_holder_may_finish(webhook_receiver):
     ok = webhook_receiver("s3cret-value")
     d = delivery_to(ok.url)
-    held = lifecycle.job_claim(DELIVERY, pk=d.pk, token="msg-A", delivery_id="msg-A")
+    held = lifecycle.job_claim(job_type=DELIVERY, pk=d.pk, token="msg-A", delivery_id="msg-A")
     assert held is not None and fresh(d).status == DeliveryStatus.SENDING
     assert webhook_deliver(delivery_pk=d.pk, delivery_id="msg-B") == "skipped"
     assert ok.requests == []
@@ -131,7 +131,7 @@ def test_the_sweeper_requeues_lost_work_and_the_old_holder_cannot_finish(
     assert fresh(later).due_at > now  # waits for its time
     # The dead worker's message comes back after all: its token no longer holds the row.
     assert not lifecycle.job_transition(
-        DELIVERY, pk=stuck.pk, token="dead", status=DeliveryStatus.DELIVERED
+        job_type=DELIVERY, pk=stuck.pk, token="dead", status=DeliveryStatus.DELIVERED
     )
     assert fresh(stuck).status == DeliveryStatus.QUEUED
 

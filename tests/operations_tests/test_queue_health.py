@@ -71,7 +71,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     organizer_client, redis_client, no_renders_backlog, worker_factory
 ):
     for pk in (1, 2, 3):  # three boards scored, no renders process
-        assert lifecycle.publish(task_names.RENDER_BOARDS, scope="task", pk=pk)
+        assert lifecycle.publish(task_name=task_names.RENDER_BOARDS, scope="task", pk=pk)
     assert queue_length(redis_client, prerender.QUEUE) == 3
     page = health(organizer_client)
     assert queue_row(page, prerender.QUEUE) == (3, "none")
@@ -120,7 +120,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     os.killpg(renders.process.pid, signal.SIGSTOP)
     try:
         for pk in (4, 5, 6):
-            assert lifecycle.publish(task_names.RENDER_BOARDS, scope="task", pk=pk)
+            assert lifecycle.publish(task_name=task_names.RENDER_BOARDS, scope="task", pk=pk)
         page = health(organizer_client)
         waiting, consumers = queue_row(page, prerender.QUEUE)
         assert waiting >= 2 and consumers == renders.nodename, page

@@ -161,18 +161,6 @@ POSITIONAL_BY_CONTRACT = {
     "leaderboard/task_page.py:task_detail": "a Django view: view(request, slug)",
 }
 
-# Not keyword-only yet (issue 67 is open for them): the job lifecycle's and the hooks'
-# entry points, called positionally from every app and patched so in many tests. The list
-# may only shrink: a new positional function fails.
-NOT_YET_KEYWORD_ONLY = frozenset({
-    "challenges/hooks.py:subscribe", "challenges/hooks.py:emit",
-    "jobs/celery.py:when_app_made", "jobs/celery.py:declare_task",
-    "jobs/holders.py:when_holder_lost", "jobs/lifecycle.py:publish",
-    "jobs/lifecycle.py:publish_job_after_commit", "jobs/lifecycle.py:job_claim",
-    "jobs/lifecycle.py:job_transition", "jobs/lifecycle.py:attempts_left",
-    "jobs/lifecycle.py:job_retry_or_fail", "jobs/sweeps.py:jobs_sweep",
-})  # fmt: skip
-
 
 def is_domain_module(relative: str) -> bool:
     """Whether ``relative`` (a repository path) is a module of the domain (above)."""
@@ -189,16 +177,14 @@ def is_domain_module(relative: str) -> bool:
 
 def domain_offenders(modules: dict[str, str]) -> list[str]:
     """``path: name(params)`` of each public function of the domain ``modules`` (path -> source)
-    with a positional parameter, but those of :data:`POSITIONAL_BY_CONTRACT` and
-    :data:`NOT_YET_KEYWORD_ONLY`."""
-    pending = NOT_YET_KEYWORD_ONLY
+    with a positional parameter, but those of :data:`POSITIONAL_BY_CONTRACT`."""
     found = []
     for path, source in modules.items():
         if not is_domain_module(path):
             continue
         for signature in positional_parameters(source):
             key = f"{path}:{signature.split('(', 1)[0]}"
-            if key not in POSITIONAL_BY_CONTRACT and key not in pending:
+            if key not in POSITIONAL_BY_CONTRACT:
                 found.append(f"{path}: {signature}")
     return found
 
@@ -221,10 +207,10 @@ def test_every_public_domain_function_takes_keyword_only_arguments() -> None:
 
 
 def test_every_exception_to_keyword_only_is_still_needed() -> None:
-    """The allow-list and the not-yet list name only functions that exist, in the domain, and
-    are positional (a function made keyword-only leaves the list)."""
+    """The allow-list names only functions that exist, in the domain, and are positional (a
+    function made keyword-only leaves the list)."""
     sources = domain_sources()
-    for key in [*POSITIONAL_BY_CONTRACT, *NOT_YET_KEYWORD_ONLY]:
+    for key in POSITIONAL_BY_CONTRACT:
         path, name = key.split(":")
         assert path in sources, f"{key}: not a domain module"
         assert any(s.startswith(f"{name}(") for s in positional_parameters(sources[path])), key

@@ -78,7 +78,7 @@ def test_a_held_read_answers_with_the_new_status_once_a_worker_moves_it(world):
     reader.start()
     time.sleep(0.3)  # the read is held meanwhile (its answer comes after the claim)
     assert not answers
-    claimed = lifecycle.job_claim(SCORING, pk=submission.pk, token="delivery-1")
+    claimed = lifecycle.job_claim(job_type=SCORING, pk=submission.pk, token="delivery-1")
     assert claimed is not None
     reader.join(timeout=30)
 
@@ -91,7 +91,7 @@ def test_a_held_read_answers_with_the_new_status_once_a_worker_moves_it(world):
 
 def test_without_a_tag_a_wait_ends_when_the_submission_is_final(world):
     alice, submission = world
-    lifecycle.job_claim(SCORING, pk=submission.pk, token="delivery-1")
+    lifecycle.job_claim(job_type=SCORING, pk=submission.pk, token="delivery-1")
     answers = []
     reader = threading.Thread(
         target=lambda: answers.append(alice.api().get(_url(submission, "30")))
@@ -100,7 +100,11 @@ def test_without_a_tag_a_wait_ends_when_the_submission_is_final(world):
     time.sleep(0.3)
     assert not answers  # "scoring" is not final: still held
     lifecycle.job_transition(
-        SCORING, pk=submission.pk, token="delivery-1", status=SubmissionStatus.FAILED, error="x"
+        job_type=SCORING,
+        pk=submission.pk,
+        token="delivery-1",
+        status=SubmissionStatus.FAILED,
+        error="x",
     )
     reader.join(timeout=30)
 
@@ -191,12 +195,14 @@ def test_40_held_waits_of_one_team_leave_another_team_s_wait_held(world):
     reader.start()
     time.sleep(0.3)
     assert not answers  # held, not sent back to polling
-    assert lifecycle.job_claim(SCORING, pk=bobs.pk, token="delivery-b") is not None
+    assert lifecycle.job_claim(job_type=SCORING, pk=bobs.pk, token="delivery-b") is not None
     reader.join(timeout=30)
     (answer,) = answers
     assert answer.status_code == 200 and answer.json()["status"] == "scoring"
     assert "Retry-After" not in answer
-    lifecycle.job_claim(SCORING, pk=submission.pk, token="delivery-a")  # ends the team's two
+    lifecycle.job_claim(
+        job_type=SCORING, pk=submission.pk, token="delivery-a"
+    )  # ends the team's two
     for thread in threads:
         thread.join(timeout=30)
     assert len(hostile) == 40 and sum("Retry-After" not in a for a in hostile) == 2

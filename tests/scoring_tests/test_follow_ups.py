@@ -56,8 +56,10 @@ def test_what_a_score_sets_off_is_declared_a_follow_up_and_the_score_is_not():
 
 def test_a_follow_up_published_first_waits_behind_a_later_score(broker, task):
     client = factories.make_participant(task.track.challenge).api()
-    assert lifecycle.publish(leaderboard_tasks.CHECK_CHAMPION, check_pk=999_999)
-    assert lifecycle.publish(notification_tasks.SEND_NOTIFICATION_MAIL, notification_pk=999_999)
+    assert lifecycle.publish(task_name=leaderboard_tasks.CHECK_CHAMPION, check_pk=999_999)
+    assert lifecycle.publish(
+        task_name=notification_tasks.SEND_NOTIFICATION_MAIL, notification_pk=999_999
+    )
     pk = _upload(client, task, seed=1)
 
     scoring = [task_of(m) for m in queued_messages(broker, "scoring")]
@@ -69,7 +71,7 @@ def test_a_follow_up_published_first_waits_behind_a_later_score(broker, task):
     [(name, _kwargs, priority)] = [task_of(m) for m in queued_messages(broker, "notifications")]
     assert (name, priority) == (notification_tasks.SEND_NOTIFICATION_MAIL, 6)
     # A job taken back from a dead worker still goes ahead of everything.
-    assert lifecycle.publish(leaderboard_tasks.CHECK_CHAMPION, urgent=True, check_pk=1)
+    assert lifecycle.publish(task_name=leaderboard_tasks.CHECK_CHAMPION, urgent=True, check_pk=1)
     assert task_of(queued_messages(broker, "scoring")[0])[2] == lifecycle.URGENT_PRIORITY
 
 

@@ -58,7 +58,9 @@ def new_submission(task) -> Submission:
 
 
 def claim(submission: Submission, token: str) -> Submission:
-    claimed = lifecycle.job_claim(SCORING, pk=submission.pk, token=token, delivery_id=token)
+    claimed = lifecycle.job_claim(
+        job_type=SCORING, pk=submission.pk, token=token, delivery_id=token
+    )
     assert claimed is not None
     return claimed
 
@@ -74,7 +76,7 @@ def test_a_claim_in_a_worker_records_its_holder_and_finishing_removes_it(task, a
     assert live_claims(submission.pk) == [(DEAD, "delivery-1")]
 
     assert lifecycle.job_transition(
-        SCORING, pk=submission.pk, token="delivery-1", status=SubmissionStatus.SCORED
+        job_type=SCORING, pk=submission.pk, token="delivery-1", status=SubmissionStatus.SCORED
     )
     assert JobClaim.objects.count() == 0
 
@@ -85,7 +87,7 @@ def test_a_claim_returns_the_row_as_stored_with_its_relations_read_under_one_loc
     submission = new_submission(task)
     with CaptureQueriesContext(connection) as seen:
         claimed = lifecycle.job_claim(
-            SCORING, pk=submission.pk, token="t", delivery_id="t", select_related=("task",)
+            job_type=SCORING, pk=submission.pk, token="t", delivery_id="t", select_related=("task",)
         )
     stored = Submission.objects.get(pk=submission.pk)
     assert claimed.status == SubmissionStatus.SCORING and claimed.attempts == 1
@@ -128,7 +130,7 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     task, as_worker, broker, django_capture_on_commit_callbacks, monkeypatch
 ):
     finished = []
-    monkeypatch.setattr(hooks, "emit", finished.append)
+    monkeypatch.setattr(hooks, "emit", lambda *, event: finished.append(event))
     as_worker(DEAD)
     retried = claim(new_submission(task), "d-retried")
     exhausted = claim(new_submission(task), "d-exhausted")

@@ -130,7 +130,7 @@ def test_internal_errors_are_retried_then_fail_without_blaming_the_participant(
     monkeypatch.setattr(
         job_lifecycle,
         "publish",
-        lambda name, /, *, countdown=None, urgent=False, **kw: published.append(
+        lambda *, task_name, countdown=None, urgent=False, **kw: published.append(
             {**kw, "countdown": countdown, "urgent": urgent}
         ),
     )

@@ -146,7 +146,9 @@ def test_a_submission_the_sweeper_fails_is_announced_to_the_team(
     """The notifications (and anything else listening) hear of a sweeper's failure as of a
     worker's: the team is told its submission failed, not left waiting."""
     heard: list[int] = []
-    receiver = hooks.subscribe(hooks.SubmissionFinished, lambda e: heard.append(e.submission_id))
+    receiver = hooks.subscribe(
+        event=hooks.SubmissionFinished, receiver=lambda e: heard.append(e.submission_id)
+    )
     try:
         exhausted = new_submission(task, status=SubmissionStatus.SCORING, age=120, attempts=3)
         requeued = new_submission(task, status=SubmissionStatus.QUEUED, age=120)
@@ -164,7 +166,7 @@ def test_after_the_sweeper_requeued_it_the_old_delivery_cannot_take_it_back(task
         task, status=SubmissionStatus.SCORING, age=120, attempts=1, claim_token="A"
     )
     submissions_sweep()
-    assert lifecycle.job_claim(SCORING, pk=submission.pk, token="B", delivery_id="B")
+    assert lifecycle.job_claim(job_type=SCORING, pk=submission.pk, token="B", delivery_id="B")
 
     assert submission_score(submission_pk=submission.pk, delivery_id="A") == "skipped"
     submission.refresh_from_db()

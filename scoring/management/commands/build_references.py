@@ -27,7 +27,7 @@ class Command(BaseCommand):
         for t in tasks:
             trivial = reference_trivial_ensure(task=t)
             autogluon = reference_autogluon_sync(task=t)
-            hooks.emit(hooks.TaskResultsChanged(task_id=t.pk))
+            hooks.emit(event=hooks.TaskResultsChanged(task_id=t.pk))
             self.stdout.write(
                 f"{t.slug}: trivial public score {trivial.public_score if trivial else None}; "
                 f"AutoGluon {'yes' if autogluon else 'none yet'}"
