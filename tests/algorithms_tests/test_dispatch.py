@@ -255,7 +255,7 @@ def test_a_retried_run_waits_out_its_backoff_whatever_doorbell_rings(world, team
     assert claimed.pk == run.pk
     job_type = PROFILES[TEAM.name].job_type
     status = lifecycle.job_retry_or_fail(
-        job_type, job=claimed, token="first", fail=lambda: "failed"
+        job_type=job_type, job=claimed, token="first", fail=lambda: "failed"
     )
     assert status == AlgorithmRunStatus.QUEUED
     stored = AlgorithmRun.objects.get(pk=run.pk)
