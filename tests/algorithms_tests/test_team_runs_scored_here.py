@@ -15,9 +15,11 @@ platform's reason, the submission is queued for the scoring workers and scored t
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services import outcome
@@ -212,6 +214,9 @@ def test_a_transaction_failing_after_the_score_keeps_nothing_and_the_run_is_trie
     for field in (first.file, first.predictions):
         assert field.name and not field.storage.exists(field.name)
 
+    # Tried again once its backoff has passed (until then no message claims it: its due_at).
+    assert algorithm_run_execute(run_pk=run.pk, delivery_id="d-early") == "skipped"
+    AlgorithmRun.objects.filter(pk=run.pk).update(due_at=timezone.now() - timedelta(seconds=1))
     assert algorithm_run_execute(run_pk=run.pk, delivery_id="d-2") == "succeeded"
     run.refresh_from_db()
     assert Submission.objects.get() == run.submission
