@@ -129,14 +129,19 @@ def _chunks(data: bytes, size: int = 1000) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
-def test_a_chunked_upload_arrives_and_is_scored(platform, tmp_path) -> None:
-    bundle = write_classification_bundle(tmp_path / "b", task={"slug": "chunky"})
+def _import(platform, bundle: Path) -> None:
+    """``bundle`` imported into the platform's challenge ``emb`` as a user does it."""
     imported = subprocess.run(
         [sys.executable, "manage.py", "import_task", str(bundle), "--challenge", "emb",
          "--track", "kway"],
         cwd=REPO, env=platform.env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert imported.returncode == 0, imported.stderr
+
+
+def test_a_chunked_upload_arrives_and_is_scored(platform, tmp_path) -> None:
+    bundle = write_classification_bundle(tmp_path / "b", task={"slug": "chunky"})
+    _import(platform, bundle)
     login = requests.post(
         platform.url + "/api/v1/auth/token/",
         data=_chunks(b'{"username": "alice", "password": "alice-demo-pass"}', 7),
@@ -182,12 +187,7 @@ def test_a_task_file_downloads_whole_and_resumes_through_gunicorn(platform, tmp_
     # gunicorn sends a local task file itself (sendfile of the asked bytes from the file's
     # position): the bytes of every answer are the stored ones.
     bundle = write_classification_bundle(tmp_path / "b", task={"slug": "ranges"}, rows=3000)
-    imported = subprocess.run(
-        [sys.executable, "manage.py", "import_task", str(bundle), "--challenge", "emb",
-         "--track", "kway"],
-        cwd=REPO, env=platform.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert imported.returncode == 0, imported.stderr
+    _import(platform, bundle)
     stored = (
         Path(platform.env["DATA_DIR"]) / "media" / "tasks" / "ranges" / "train.csv"
     ).read_bytes()
