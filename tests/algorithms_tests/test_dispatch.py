@@ -26,6 +26,8 @@ from algorithms.services.profiles import (
     TEAM,
 )
 from algorithms.services.runs import algorithm_runs_queue, run_create
+from jobs import lifecycle
+from jobs.registry import registered
 from testkit.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive
 
@@ -247,8 +249,6 @@ def test_a_retried_run_waits_out_its_backoff_whatever_doorbell_rings(world, team
     claim it (a doorbell claims the best queued run, so a countdown on the retry's own
     message alone held nothing back: in a chaos run every queued run spent its two tries
     within a second of each other on one full disk and failed)."""
-    from jobs import lifecycle
-
     a, b = teams
     (run,) = queue_runs(a, world.classification, 1)
     claimed = claim("first")
@@ -271,10 +271,7 @@ def test_a_retried_run_waits_out_its_backoff_whatever_doorbell_rings(world, team
 def test_every_doorbell_type_keeps_a_retry_s_time_on_its_row():
     """The rule in one place (``jobs.registry.JobType``): a doorbell type is ``scheduled``;
     planted: one that is not is refused when it is declared."""
-    from jobs.registry import JobType, registered
-
     doorbells = [job_type for job_type in registered() if job_type.doorbell]
     assert doorbells and all(job_type.scheduled for job_type in doorbells)
     with pytest.raises(ValueError, match="scheduled"):
         replace(doorbells[0], scheduled=False)
-    assert isinstance(doorbells[0], JobType)
