@@ -82,6 +82,9 @@ class SandboxJob:
     # Extra environment variables (the platform's own runs only, e.g. the baseline's
     # options); they never replace the sandbox's own (TASK_DIR, OUTPUT_DIR, PATH, HOME...).
     environment: dict[str, str] = field(default_factory=dict)
+    # A file the platform hands its own run, shown read-only at ``/kept/model.tar`` (a
+    # baseline stress run: its clean run's packed model, docs/organizers/stress.md).
+    model_file: Path | None = None
 
 
 @dataclass(frozen=True)

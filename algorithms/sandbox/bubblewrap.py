@@ -238,6 +238,8 @@ class BubblewrapBackend(SandboxBackend):
         if user is not None:  # written under the worker's umask: readable by nobody else
             share_read_only(job.code_dir)
             share_read_only(job.task_dir)
+            if job.model_file is not None:
+                share_read_only(job.model_file)
         command = self.command(job, fds=prepared.fds, staging=launcher.staging)
         cpu = limits.cpu_seconds  # per process; the tree's total is watched
         rlimits = [(resource.RLIMIT_CPU, cpu, cpu + 5)]

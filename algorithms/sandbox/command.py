@@ -24,6 +24,7 @@ from common import launch
 SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 SANDBOX_SHM = "/dev/shm"  # noqa: S108 - likewise
 SANDBOX_OUTPUT = "/output"
+SANDBOX_MODEL_FILE = "/kept/model.tar"  # SandboxJob.model_file, when the platform hands one
 LAUNCHER_PATH = "/sandbox/launch.py"
 # The launcher's source (common/launch.py says why every program starts there).
 LAUNCHER = Path(launch.__file__).read_bytes()
@@ -218,6 +219,8 @@ def bwrap_command(
         "--tmpfs",
         SANDBOX_OUTPUT,
     ]
+    if job.model_file is not None:
+        args += ["--ro-bind", source(job.model_file.resolve()), SANDBOX_MODEL_FILE]
     if fds.launcher is not None:
         args += ["--perms", "0444", "--ro-bind-data", str(fds.launcher), LAUNCHER_PATH]
     args += ["--remount-ro", "/", "--chdir", SANDBOX_TMP]

@@ -69,6 +69,12 @@ from algorithms.sandbox.bubblewrap import default_backend
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
 from algorithms.services.common import archive_limits, memory_ledger
 from algorithms.services.dispatch import run_claim_next
+from algorithms.services.kept_models import (
+    kept_model_drop,
+    kept_model_keep,
+    kept_models_sweep,
+    model_handover,
+)
 from algorithms.services.manifest import manifest_inputs, reusable_run, with_use
 from algorithms.services.outcome import Ending, fail_run, give_back, take_result
 from algorithms.services.output import (
@@ -143,6 +149,7 @@ def algorithm_run_execute(
         return "skipped"
     profile = profile_of(run=run)
     staging_sweep()
+    kept_models_sweep()
     work = staging_folder_create(run_pk=run.pk)
     output = work / "output"
     live_log = output / profile.live_log if profile.live_log else None
@@ -161,13 +168,15 @@ def algorithm_run_execute(
         if profile.reuse() and (origin := reusable_run(run=run, inputs=inputs)) is not None:
             return (profile.take or take_result)(ending=ending, origin=origin)
         limits = SandboxLimits.from_dict(run.limits or {})
+        handed, model_file = model_handover(run=run, profile=profile)
         job = SandboxJob(
             code_dir=work / "code",
             entrypoint=run.version.entrypoint,
             task_dir=task_dir,
             output_dir=output,
             limits=limits,
-            environment={**profile.environment(run=run), "SEED": str(run.seed)},
+            environment={**profile.environment(run=run), **handed, "SEED": str(run.seed)},
+            model_file=model_file,
         )
         reserve = backend.memory_reservation_mb(limits)
         with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
@@ -385,8 +394,12 @@ def _conclude(
                 status = fail_run(ending=ending, error=str(exc))
             else:
                 ending.context["handed"] = checked.handed  # what the check aligned
+                if profile.hands_model == "pack":  # for its stress run (:mod:`.kept_models`)
+                    kept_model_keep(run=run, output=output)
                 status = profile.finish(ending=ending, predictions=checked.file)
     finally:
+        if profile.hands_model == "load" and status not in ("superseded", "queued"):
+            kept_model_drop(run_pk=run.stress_of_id)  # the stress run has ended
         if status in ("superseded", AlgorithmRunStatus.QUEUED):  # not the row's: given back
             storage = AlgorithmRun._meta.get_field("predictions").storage
             for name in written:

@@ -135,6 +135,10 @@ class RunProfile:
     # Whether a succeeded run becomes its team's entry on the task's board (a submission):
     # while it is queued or running, the track board's cell says so (``board_runs_pending``).
     makes_entry: bool = False
+    # The fitted model handed from a clean run to its stress run (:mod:`.kept_models`):
+    # "pack" (the clean run packs it, the worker keeps it), "load" (the stress run is shown
+    # the kept one), None (neither).
+    hands_model: str | None = None
 
     @property
     def queue(self) -> str:
@@ -213,6 +217,7 @@ BASELINE = RunProfile(
     keep=(baseline_outputs.LEADERBOARD, baseline_outputs.FIT_LOG),
     internal_detail=True,
     makes_entry=True,
+    hands_model="pack",
 )
 
 # Background runs: after every run a person asked for, within the CPU budget.
@@ -268,6 +273,7 @@ BASELINE_STRESS = replace(
     take=stress.stress_take,
     fills_cell=False,
     makes_entry=False,
+    hands_model="load",
 )
 
 PROFILES: dict[str, RunProfile] = {

@@ -7,7 +7,10 @@ reads the task's columns from train too. Now ``columns`` stays the task's (each 
 and test alike) and the appended ones are listed apart (``added_columns``), so the run
 succeeds: the demo's real tasks, built by load_demo's own builders, the real baseline in the
 real sandbox, run here, and the board's robustness column reads "ready" with figures for every
-family of the default plan, ``noise_columns`` included."""
+family of the default plan, ``noise_columns`` included.
+
+The stress run loads the model its clean run packed instead of fitting it again (issue 68,
+``algorithms/services/kept_models.py``): the grouping kind's path included."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import pytest
 from algorithms.models import AlgorithmRunStatus
 from algorithms.services.baseline import baseline_run_queue
 from algorithms.services.execute import algorithm_run_execute
+from algorithms.services.kept_models import kept_model_path
 from algorithms.services.stress import stress_stage
 from algorithms.services.stress_queue import stress_queue, task_stress_plan
 from datasets.demo import build_dblp_acm, build_febrl_groups
@@ -51,6 +55,8 @@ def test_the_baseline_s_stress_run_on_a_demo_task_keeps_the_task_s_columns_and_s
     assert algorithm_run_execute(run_pk=clean.pk, delivery_id="clean") == "succeeded"
     clean.refresh_from_db()
     assert submission_score(submission_pk=clean.submission_id) == SubmissionStatus.SCORED
+    kept = kept_model_path(run_pk=clean.pk)
+    assert kept.is_file() and clean.result["model_packed_bytes"] == kept.stat().st_size
 
     (stress,) = stress_queue()  # what the beat's stress tick does
     assert stress.profile == "baseline_stress" and stress.stress_of_id == clean.pk
@@ -70,6 +76,8 @@ def test_the_baseline_s_stress_run_on_a_demo_task_keeps_the_task_s_columns_and_s
     status = algorithm_run_execute(run_pk=stress.pk, delivery_id="stress")
     stress.refresh_from_db()
     assert status == AlgorithmRunStatus.SUCCEEDED, stress.error
+    assert "loaded the clean run's model" in stress.log_tail, stress.log_tail[-2000:]
+    assert "Fitting model" not in stress.log_tail and not kept.exists()
     figures = stress.robustness["splits"]["all"]
     assert "noise_columns" in figures["families"], stress.robustness["skipped"]
     assert figures["families"]["noise_columns"]["ratio"] is not None

@@ -186,9 +186,12 @@ def run_baseline(
     time_limit: int,
     wall: int = 150,
     should_stop: Callable[[], bool] | None = None,
+    model_file: Path | None = None,
     **env: str,
 ) -> tuple[SandboxResult, Path]:
-    """Run the baseline algorithm in the real sandbox; its result and its /output folder."""
+    """Run the baseline algorithm in the real sandbox; its result and its /output folder
+    (``model_file``: shown read-only at /kept/model.tar, as the platform hands a stress run
+    its clean run's model)."""
     out = root / "out"
     job = SandboxJob(
         code_dir=baseline_code(root),
@@ -211,6 +214,7 @@ def run_baseline(
             "OMP_WAIT_POLICY": "PASSIVE",
             **env,
         },
+        model_file=model_file,
     )
     return BubblewrapBackend().run(job, should_stop=should_stop), out
 

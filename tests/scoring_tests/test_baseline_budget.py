@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.builtin.autogluon import budget, guard, runner
+from algorithms.builtin.autogluon import budget, fitting, guard, runner
 from tests.scoring_tests.baseline_runner_helpers import make_classification_task, run_baseline
 
 AUTOGLUON_SOURCE = Path(__import__("autogluon.tabular").tabular.__file__).parents[1]
@@ -34,7 +34,7 @@ def test_the_fit_has_no_wall_clock_and_every_model_a_fixed_number_of_rounds() ->
     arguments = budget.fit_arguments()
     assert arguments["time_limit"] is None and arguments["dynamic_stacking"] is False
     assert arguments["ag_args_ensemble"] == {"fold_fitting_strategy": "sequential_local"}
-    models = budget.hyperparameters(runner.allowed_model_types())
+    models = budget.hyperparameters(fitting.allowed_model_types())
     assert set(models) == {"GBM", "CAT", "XGB", "RF", "XT"}  # nothing that needs torch
     rounds = {"GBM": "num_boost_round", "CAT": "iterations", "XGB": "n_estimators"}
     seeds = {"GBM": "seed", "CAT": "random_seed", "XGB": "seed", "RF": "random_state"}
@@ -121,7 +121,7 @@ def test_missing_categories_are_a_category_of_their_own_as_in_plain_autogluon() 
     test_x, _ = runner.frame_features(spec, test, None, workers=1)
     ours = AutoMLPipelineFeatureGenerator(verbosity=0)
     ours_train = ours.fit_transform(
-        train_x, feature_metadata_in=runner.feature_metadata(train_x, text_cols)
+        train_x, feature_metadata_in=fitting.feature_metadata(train_x, text_cols)
     )["color"]
     ours_test = ours.transform(test_x)["color"]
 

@@ -27,6 +27,10 @@ def _argv() -> list[str]:
         argv += ["--without-models", env["BASELINE_WITHOUT_MODELS"]]
     if env.get("BASELINE_NUM_CPUS"):
         argv += ["--num-cpus", env["BASELINE_NUM_CPUS"]]
+    if env.get("BASELINE_PACK_MODEL") == "1":
+        argv.append("--pack-model")
+    if env.get("BASELINE_MODEL_FROM"):
+        argv += ["--model-from", env["BASELINE_MODEL_FROM"]]
     if env.get("BASELINE_MEMORY_LIMIT_GB"):
         argv += ["--memory-limit-gb", env["BASELINE_MEMORY_LIMIT_GB"]]
     return argv

@@ -25,6 +25,10 @@ Writes into ``--out-dir``:
   seed, threads, the rounds (or trees) each model kept, features used (see
   :func:`_result_skeleton`).
 
+``--pack-model`` also writes ``model.tar`` (the best model and the inputs it was fitted on,
+for the run's stress run); ``--model-from TAR`` loads such a model instead of fitting when
+it was fitted on this run's very inputs, and fits as usual otherwise (:mod:`.kept`).
+
 Exit codes: 0 success, 1 fit or predict failed, 2 invalid arguments or task folder,
 143 terminated by SIGTERM (or SIGINT). On failure the last stderr line is a one-line reason.
 The model directory is deleted at the end unless ``--keep-model``.
@@ -43,12 +47,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import budget, guard
+from . import budget, kept
 from .data import TaskError, TaskFileError, read_train, test_batches, test_rows
+from .fitting import (
+    excluded_model_types,
+    feature_metadata,
+    fit,
+)
 from .kinds import BaselineKind, kind_named
 from .outputs import (
     FIT_LOG,
@@ -66,19 +74,6 @@ if TYPE_CHECKING:  # heavy imports happen in main(), after the thread limits are
 LOG = logging.getLogger("autogluon_baseline")
 
 COLUMN_TYPES = ("text", "numeric", "categorical", "image")
-# Model types the baseline may fit, with the modules each needs. Everything else that
-# AutoGluon registers (NN_TORCH, FASTAI, REALMLP, TABM, TabPFN, ...) needs torch or other
-# heavy extras and is excluded.
-CPU_MODEL_DEPS: dict[str, tuple[str, ...]] = {
-    "GBM": ("lightgbm",),
-    "CAT": ("catboost",),
-    "XGB": ("xgboost",),
-    "RF": (),
-    "XT": (),
-    "KNN": (),
-    "LR": (),
-}
-NEVER_EXCLUDED = frozenset({"ENS_WEIGHTED", "SIMPLE_ENS_WEIGHTED", "DUMMY"})
 EXIT_FAILED, EXIT_INVALID, EXIT_TERMINATED = 1, 2, 143
 # AutoGluon's memory budget when none is given: its memory checks then read this, never the
 # host's free memory (which other processes change from one run to the next).
@@ -149,31 +144,6 @@ def frame_features(
     return spec.handler.features(spec, frame, archive, workers=workers)
 
 
-def feature_metadata(train_x: pd.DataFrame, text_cols: Sequence[str]) -> Any:
-    """AutoGluon's ``FeatureMetadata`` of the model inputs: each column as pandas types it
-    (a categorical or text column is a string column, as in a plain ``TabularPredictor.fit``),
-    the declared text columns marked as text."""
-    from autogluon.common import FeatureMetadata
-
-    metadata = FeatureMetadata.from_df(train_x)
-    if text_cols:
-        metadata = metadata.add_special_types({c: ["text"] for c in text_cols})
-    return metadata
-
-
-def allowed_model_types() -> set[str]:
-    """The CPU model types whose libraries are installed."""
-    return {key for key, mods in CPU_MODEL_DEPS.items() if all(find_spec(m) for m in mods)}
-
-
-def excluded_model_types() -> list[str]:
-    """Every registered AutoGluon model type the baseline must not fit here."""
-    from autogluon.tabular.registry import ag_model_registry
-
-    allowed = allowed_model_types() | NEVER_EXCLUDED
-    return sorted(key for key in ag_model_registry.keys if key not in allowed)
-
-
 def _setup_logging(log_path: Path) -> logging.Handler:
     """One file handler for AutoGluon's logger and ours; AutoGluon's console output is
     limited to warnings so that stderr stays readable."""
@@ -240,15 +210,20 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
     spec = load_task(task_dir)
     kind = spec.handler
     result["autogluon_version"] = ag_version
+    handed = args.pack_model or args.model_from is not None
+    args.fit_inputs = kept.fit_inputs(args) if handed else None
     if kind.run is not None:  # a kind that does not predict row by row (grouping)
-        kind.run(
-            args,
-            result,
-            spec,
-            fit=lambda x, y, **kw: fit_predictor(
-                args, result, x, y, stop_on_log_loss=kind.stop_on_log_loss, **kw
-            ),
-        )
+        fitted: list[Any] = []
+
+        def fit(x: pd.DataFrame, y: pd.Series, **kw: Any) -> Any:
+            fitted.append(
+                fit_predictor(args, result, x, y, stop_on_log_loss=kind.stop_on_log_loss, **kw)
+            )
+            return fitted[-1]
+
+        kind.run(args, result, spec, fit=fit)
+        if len(fitted) == 1:
+            kept.pack_if_asked(args, result, fitted[0])
         return
     assert kind.train_labels and kind.problem  # BaselineKind checks a row-by-row kind has them
     needed = ["id", *spec.types]
@@ -322,6 +297,7 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
         written,
         result["predict_seconds"],
     )
+    kept.pack_if_asked(args, result, predictor)
 
 
 def fit_predictor(
@@ -336,9 +312,8 @@ def fit_predictor(
     stop_on_log_loss: bool = True,
 ) -> Any:
     """Fit AutoGluon on ``train_x`` (CPU model types only); fills ``result``, writes
-    leaderboard.csv and returns the predictor. Shared by every kind of task."""
-    from autogluon.tabular import TabularPredictor
-
+    leaderboard.csv and returns the predictor (the clean run's, loaded, when it was handed
+    over: ``--model-from``). Shared by every kind of task."""
     metadata = feature_metadata(train_x, text_cols)
     excluded = excluded_model_types()
     left_out = budget.left_out(args.without_models)
@@ -349,46 +324,20 @@ def fit_predictor(
         models_left_out=sorted(left_out),
     )
 
-    model_dir = args.out_dir / MODEL_DIR
-    shutil.rmtree(model_dir, ignore_errors=True)
-    train_df = train_x.assign(label=labels.to_numpy())
-    predictor = TabularPredictor(
-        label="label",
-        problem_type=problem_type,
-        eval_metric=eval_metric,
-        path=str(model_dir),
-        verbosity=2,
-    )
-    ag_args_fit: dict[str, Any] = {"num_cpus": args.num_cpus, "num_gpus": 0}
-    if stop_on_log_loss:
-        # Early-stop the boosted trees on log loss, not on F1: on a small validation split F1
-        # reaches 1.0 after a round or two, the trees stop there with scores near 0.5, and
-        # exact duplicates fall on the wrong side of the threshold (dblp-acm: F1 0.949 with
-        # F1 stopping, 1.0 with log loss).
-        ag_args_fit["stopping_metric"] = "log_loss"
-    watch = guard.CutShortWatch().attach()
-    started = time.perf_counter()
-    try:
-        predictor.fit(
-            train_df,
-            presets=args.presets,
-            hyperparameters=budget.hyperparameters(allowed_model_types() - left_out),
-            feature_metadata=metadata,
-            excluded_model_types=excluded,
-            ag_args_fit=ag_args_fit,
-            num_cpus=args.num_cpus,
-            num_gpus=0,
-            memory_limit=args.memory_limit_gb,
-            **budget.fit_arguments(),
+    predictor = kept.load_if_handed(args, result)
+    if predictor is None:
+        predictor = fit(
+            args,
+            result,
+            train_x,
+            labels,
+            metadata=metadata,
+            excluded=excluded,
+            left_out=left_out,
+            problem_type=problem_type,
+            eval_metric=eval_metric,
+            stop_on_log_loss=stop_on_log_loss,
         )
-    finally:
-        watch.detach()
-    result["fit_seconds"] = round(time.perf_counter() - started, 3)
-    LOG.info("baseline: AutoGluon fit took %.1f s", result["fit_seconds"])
-    failures = predictor.model_failures()
-    result["models_failed"] = guard.failed_models(failures)
-    guard.check_fitted(watch, failures)
-
     board = predictor.leaderboard(silent=True)
     board.to_csv(args.out_dir / LEADERBOARD, index=False)
     best = predictor.model_best
@@ -467,6 +416,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--keep-model", action="store_true", help="keep the model directory")
     parser.add_argument(
+        "--pack-model",
+        action="store_true",
+        help=f"write the best model and its inputs to {kept.MODEL_TAR} (for the stress run)",
+    )
+    parser.add_argument(
+        "--model-from",
+        type=Path,
+        default=None,
+        help=f"a {kept.MODEL_TAR} to load instead of fitting, when fitted on these very inputs",
+    )
+    parser.add_argument(
         "--max-train-rows",
         type=int,
         default=0,
@@ -543,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _limit_threads(args.num_cpus)
     _deadline["passed"] = False
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in WRITTEN:
+    for stale in (*WRITTEN, kept.MODEL_TAR):
         (args.out_dir / stale).unlink(missing_ok=True)
     result = _result_skeleton(args)
     write_json_atomic(args.out_dir / RESULT, result)
@@ -581,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(args.out_dir / MODEL_DIR, ignore_errors=True)
         if code:
             (args.out_dir / PREDICTIONS).unlink(missing_ok=True)
+            (args.out_dir / kept.MODEL_TAR).unlink(missing_ok=True)
             LOG.error("baseline: %s", reason)
         write_json_atomic(args.out_dir / RESULT, result)
         handler.close()

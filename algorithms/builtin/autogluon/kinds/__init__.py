@@ -54,7 +54,7 @@ class BaselineKind:
     features: Callable[..., tuple[pd.DataFrame, list[str]]] = _typed_columns
     # ...and the strata of the labels for the train sample.
     strata: Callable[[np.ndarray], np.ndarray] = by_value
-    # Early-stop the boosted trees on log loss (a binary F1 task: see runner.fit_predictor).
+    # Early-stop the boosted trees on log loss (a binary F1 task: see fitting.fit).
     stop_on_log_loss: bool = False
 
     def __post_init__(self) -> None:

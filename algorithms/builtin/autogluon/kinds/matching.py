@@ -5,7 +5,7 @@
   (``features.pair_features``: rapidfuzz similarities, exact flags, numeric differences,
   image distances), the other columns as their declared type.
 - **The fit.** ``binary`` on ``f1``, the boosted trees early-stopped on log loss
-  (``runner.fit_predictor``).
+  (``fitting.fit``).
 - **Predictions.** ``id``, ``label`` (0/1) and ``score``, the probability of a match in
   [0, 1].
 """
