@@ -9,6 +9,7 @@ import json
 import tarfile
 from argparse import Namespace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -120,49 +121,34 @@ def test_a_handed_over_model_predicts_what_the_fitted_one_did_and_skips_the_fit(
     of fitting, and its predictions are the clean run's to the bit (the stress run's copies are
     predicted by the very model its clean run was scored with)."""
     task = make_classification_task(tmp_path)
-    clean, out = run_baseline(
-        tmp_path / "clean",
-        task.path,
-        time_limit=SAFETY_SECONDS,
-        wall=SAFETY_SECONDS + 60,
-        BASELINE_PACK_MODEL="1",
-        BASELINE_WITHOUT_MODELS="CAT",
-    )
-    assert clean.ok, (clean.message, clean.log_tail[-3000:])
-    report = json.loads((out / "result.json").read_text())
+    report, out = _run(tmp_path / "clean", task.path, BASELINE_PACK_MODEL="1")
     assert report["model_packed_bytes"] == (out / kept.MODEL_TAR).stat().st_size > 0
     fitted = pd.read_parquet(out / "predictions.parquet")
 
-    handed, out2 = run_baseline(
-        tmp_path / "handed",
-        task.path,
-        time_limit=SAFETY_SECONDS,
-        wall=SAFETY_SECONDS + 60,
-        model_file=out / kept.MODEL_TAR,
-        BASELINE_MODEL_FROM="/kept/model.tar",
-        BASELINE_WITHOUT_MODELS="CAT",
-    )
-    assert handed.ok, (handed.message, handed.log_tail[-3000:])
-    again = json.loads((out2 / "result.json").read_text())
+    handed = {"model_file": out / kept.MODEL_TAR, "BASELINE_MODEL_FROM": "/kept/model.tar"}
+    again, out2 = _run(tmp_path / "handed", task.path, **handed)
     assert again["model_reused"] is True and "model_reuse_declined" not in again
     assert again["best_model"] == report["best_model"]
     assert "Fitting model" not in (out2 / "fit.log").read_text()
     pd.testing.assert_frame_equal(pd.read_parquet(out2 / "predictions.parquet"), fitted)
 
-    # Other options (CatBoost kept): the model is not the one these options fit, so it fits.
-    other, out3 = run_baseline(
-        tmp_path / "other",
-        task.path,
-        time_limit=SAFETY_SECONDS,
-        wall=SAFETY_SECONDS + 60,
-        model_file=out / kept.MODEL_TAR,
-        BASELINE_MODEL_FROM="/kept/model.tar",
-        BASELINE_WITHOUT_MODELS="CAT,XGB",
+    # Other options (XGBoost left out too): not the model these options fit, so it fits.
+    declined, out3 = _run(
+        tmp_path / "other", task.path, **handed, BASELINE_WITHOUT_MODELS="CAT,XGB"
     )
-    assert other.ok, (other.message, other.log_tail[-3000:])
-    declined = json.loads((out3 / "result.json").read_text())
     assert "model_reused" not in declined
     assert declined["model_reuse_declined"] == (
         "the packed model was fitted on other inputs (without_models)"
     )
     assert "Fitting model" in (out3 / "fit.log").read_text()
+
+
+def _run(root: Path, task_dir: Path, **env: Any) -> tuple[dict[str, Any], Path]:
+    """The baseline in the real sandbox (CatBoost left out unless ``env`` says otherwise):
+    its result.json and its /output folder."""
+    env.setdefault("BASELINE_WITHOUT_MODELS", "CAT")
+    result, out = run_baseline(
+        root, task_dir, time_limit=SAFETY_SECONDS, wall=SAFETY_SECONDS + 60, **env
+    )
+    assert result.ok, (result.message, result.log_tail[-3000:])
+    return json.loads((out / "result.json").read_text()), out

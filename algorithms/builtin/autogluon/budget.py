@@ -51,6 +51,16 @@ NUMBER_PROBLEMS = ["regression", "quantile"]
 _LGB_FIXED = {"deterministic": True, "force_col_wise": True, "seed": SEED}
 
 
+def fixed_work() -> dict[str, int]:
+    """The budget's constants, as result.json reports them and a packed model records them."""
+    return {
+        "seed": SEED,
+        "boosting_rounds": BOOSTING_ROUNDS,
+        "catboost_iterations": CATBOOST_ITERATIONS,
+        "forest_trees": FOREST_TREES,
+    }
+
+
 def _forests(criteria: tuple[tuple[str, str, list[str]], ...]) -> list[dict[str, Any]]:
     return [
         {

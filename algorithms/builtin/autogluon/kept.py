@@ -75,10 +75,7 @@ def fit_inputs(args: argparse.Namespace) -> dict[str, Any]:
         "max_train_rows": args.max_train_rows,
         "num_cpus": args.num_cpus,
         "memory_limit_gb": args.memory_limit_gb,
-        "seed": budget.SEED,
-        "boosting_rounds": budget.BOOSTING_ROUNDS,
-        "catboost_iterations": budget.CATBOOST_ITERATIONS,
-        "forest_trees": budget.FOREST_TREES,
+        **budget.fixed_work(),
         "autogluon": ag_version,
     }
 
