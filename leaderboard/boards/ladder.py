@@ -133,16 +133,23 @@ class _Public:
         return samples
 
 
-def _key(task: Task, mode: str, new: Submission, leader: Submission | None) -> str:
-    """What a decision is made on: its inputs, so that a change of any decides it again."""
+def _key(
+    task: Task,
+    mode: str,
+    new: SubmissionInput,
+    leader: SubmissionInput | None,
+    files: dict[int, str],
+) -> str:
+    """What a decision is made on: its inputs, so that a change of any decides it again
+    (``files``: each submission's stored predictions, by id)."""
     if mode == board_modes.PLAIN:
         own, theirs = repr(new.public_score), repr(leader.public_score) if leader else "-"
     else:
-        own, theirs = new.predictions.name, leader.predictions.name if leader else "-"
+        own, theirs = files[new.id], files[leader.id] if leader else "-"
     settings = ""
     if mode == board_modes.LADDER_BOOTSTRAP:
         settings = f"|b{task.ladder_bootstraps}|k{task.ladder_bayes_factor!r}"
-    inputs = f"{mode}|v{task.data_version}{settings}|{own}|{leader.pk if leader else '-'}:{theirs}"
+    inputs = f"{mode}|v{task.data_version}{settings}|{own}|{leader.id if leader else '-'}:{theirs}"
     return hashlib.sha256(inputs.encode()).hexdigest()
 
 
@@ -222,6 +229,22 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What a refresh reads of a stored step: plain values, not a model instance (a team's
+    whole history is read at every refresh of its board; building a ``LadderStep`` and a
+    ``Submission`` per entry was most of the ladder's time in a 200-upload attack)."""
+
+    pk: int | None
+    key: str
+    mode: str
+    climbed: bool
+    shown_score: float | None
+
+
+_STORED_FIELDS = ("submission_id", "pk", "key", "mode", "climbed", "shown_score")
+
+
 def ladder_leaders(
     *,
     task: Task,
@@ -235,18 +258,13 @@ def ladder_leaders(
     (:func:`task_board_mode`), its steps brought up to date on the way (see the module
     docstring). The baseline team is not laddered: its best exact score stands."""
     by_team: dict[Any, list[SubmissionInput]] = {}
-    submissions: dict[int, Submission] = {}
     for s in inputs:
         if s.public_score is not None and not np.isnan(s.public_score):
             by_team.setdefault(s.team_id, []).append(s)
-            # What a decision reads of it, as the refresh read it (no second query).
-            submissions[s.id] = Submission(
-                pk=s.id, team_id=s.team_id, public_score=s.public_score, predictions=files[s.id]
-            )
     found = LadderStep.objects.filter(task=task)
     if teams is not None:
         found = found.filter(team_id__in=teams)
-    steps = {step.submission_id: step for step in found}
+    steps = {row[0]: _Stored(*row[1:]) for row in found.order_by().values_list(*_STORED_FIELDS)}
     if not by_team and not steps:
         return {}
     statistic = ladder_statistic(task=task) if mode != board_modes.PLAIN else None
@@ -256,7 +274,7 @@ def ladder_leaders(
     for team_id, group in by_team.items():
         group.sort(key=lambda s: (s.submitted_at, s.id))
         team_mode = board_modes.PLAIN if group[0].is_baseline else mode
-        leader = _team_ladder(task, team_mode, public, group, submissions, steps, writes)
+        leader = _team_ladder(task, team_mode, public, group, files, steps, writes)
         if leader is not None:
             leaders[team_id] = leader
     _save(task, by_team, steps, writes)
@@ -304,50 +322,61 @@ def public_board(
     ]
 
 
+def _decided(item: SubmissionInput, files: dict[int, str]) -> Submission:
+    """What a decision reads of ``item``, as the refresh read it (no second query)."""
+    return Submission(
+        pk=item.id, team_id=item.team_id, public_score=item.public_score, predictions=files[item.id]
+    )
+
+
 def _team_ladder(
     task: Task,
     mode: str,
     public: _Public | None,
     group: list[SubmissionInput],
-    submissions: dict[int, Submission],
-    steps: dict[int, LadderStep],
+    files: dict[int, str],
+    steps: dict[int, _Stored],
     writes: list[LadderStep],
 ) -> Leader | None:
     """One team's steps in order, decided again where their key changed; its leader."""
-    leader: Submission | None = None
-    leader_input: SubmissionInput | None = None
+    leader: SubmissionInput | None = None
     shown: float | None = None
     for item in group:
-        new = submissions[item.id]
-        key = _key(task, mode, new, leader)
-        step = steps.get(new.pk)
+        key = _key(task, mode, item, leader, files)
+        step = steps.get(item.id)
         if step is None or step.key != key or step.mode != mode:
             try:
-                decision = _decide(task, mode, public, new, leader)
+                decision = _decide(
+                    task, mode, public, _decided(item, files),
+                    _decided(leader, files) if leader is not None else None,
+                )  # fmt: skip
             except (OSError, ValueError):
                 # An unreadable file: the entry cannot be weighed; it stays off the ladder
                 # (logged), and is weighed again at the next refresh.
-                logger.exception("ladder: submission %s of task %s not weighed", new.pk, task.pk)
+                logger.exception("ladder: submission %s of task %s not weighed", item.id, task.pk)
                 continue
             after = decision.shown_score if decision.climbed else shown
-            fields = _step_fields(decision, after)
-            if step is None:
-                step = LadderStep(submission_id=new.pk, task=task, team_id=new.team_id)
-            for name, value in {**fields, "mode": mode, "key": key, "leader": leader}.items():
-                setattr(step, name, value)
-            steps[new.pk] = step
-            writes.append(step)
+            pk = step.pk if step is not None else None
+            writes.append(
+                LadderStep(
+                    pk=pk, submission_id=item.id, task=task, team_id=item.team_id, mode=mode,
+                    key=key, leader_id=leader.id if leader is not None else None,
+                    **_step_fields(decision, after),
+                )
+            )  # fmt: skip
+            step = _Stored(pk, key, mode, decision.climbed, after)
+            steps[item.id] = step
         if step.climbed:
-            leader, leader_input, shown = new, item, step.shown_score
-    if leader_input is None or shown is None:
+            leader, shown = item, step.shown_score
+    if leader is None or shown is None:
         return None
-    return Leader(submission=leader_input, shown_score=shown)
+    return Leader(submission=leader, shown_score=shown)
 
 
 def _save(
     task: Task,
     by_team: dict[Any, list[SubmissionInput]],
-    steps: dict[int, LadderStep],
+    steps: dict[int, _Stored],
     writes: list[LadderStep],
 ) -> None:
     """Write the decided steps and drop those of entries no longer ranked (hidden, failed

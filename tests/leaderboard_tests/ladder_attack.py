@@ -77,32 +77,40 @@ def attack(
     team_id: int,
     k: int,
     seed: int,
-    send: Callable[[np.ndarray, str], dict],
+    send: Sender,
 ) -> AttackResult:
-    """Play the attack through ``send`` (uploads ``values`` and returns the submission as the
-    participant's API shows it once scored) on ``planted``; ``client`` is the attacker's,
-    of team ``team_id``. The private score is read as the judge (the database)."""
+    """Play the attack through ``send`` (:class:`Sender`) on ``planted``; ``client`` is the
+    attacker's, of team ``team_id``. The private score is read as the judge (the
+    database).
+
+    The k random vectors do not depend on what the board says, so they are uploaded one by
+    one, each scored (and weighed in the board's refresh) before the next, and the attacker
+    reads the list of its submissions once they all are, in pages of 100 as ``chal
+    submissions`` reads it (``attacks.jl``'s batch; ``test_ladder_attack_live.py`` reads the
+    same way): a step, decided in the refresh after its upload, stays as decided while
+    later entries land, so it reads what it would have read after each upload (the same
+    kept vectors, the same majority), without a read per upload."""
     rng = np.random.default_rng(seed)
     labels = np.array(planted.task.classes)
     vectors = rng.integers(0, 2, size=(k, planted.truth.size))
     metric = planted.task.primary_metric
     laddered = planted.task.public_board != "plain"
-    kept, ids, climbed = [], [], []
-    for j in range(k):
-        seen = send(labels[vectors[j]], f"{seed}-{j}")
-        ids.append(seen["id"])
-        climbed.append(bool(seen["climbed"]))
+    ids = [send.scored(labels[vectors[j]], f"{seed}-{j}") for j in range(k)]
+    seen = send.read(ids)
+    kept, climbed = [], []
+    for j, pk in enumerate(ids):
+        climbed.append(bool(seen[pk]["climbed"]))
         if laddered:
-            better = seen["climbed"]
+            better = seen[pk]["climbed"]
         else:
-            better = (seen["scores"].get("public") or {}).get(metric, 0.0) > CHANCE
+            better = (seen[pk]["scores"].get("public") or {}).get(metric, 0.0) > CHANCE
         if better:
             kept.append(j)
     if kept:
         majority = (vectors[kept].sum(axis=0) * 2 >= len(kept)).astype(int)
-        seen = send(labels[majority], f"{seed}-majority")
-        ids.append(seen["id"])
-        climbed.append(bool(seen["climbed"]))
+        last = send(labels[majority], f"{seed}-majority")
+        ids.append(last["id"])
+        climbed.append(bool(last["climbed"]))
     return _result(planted, client, team_id=team_id, kept=len(kept), ids=ids, climbed=climbed)
 
 
@@ -113,7 +121,7 @@ def adaptive_attack(
     team_id: int,
     k: int,
     seed: int,
-    send: Callable[[np.ndarray, str], dict],
+    send: Sender,
 ) -> AttackResult:
     """The block-flip attacker (decision 0068; ``bench/ladder_simulation.py``): a random label
     vector first, then k - 1 uploads each flipping a random block of 40-60 of the public
@@ -158,17 +166,36 @@ def _result(
     )
 
 
-def in_process_sender(planted: Planted, client: APIClient) -> Callable[[np.ndarray, str], dict]:
-    """Uploads through the API as ``client``, scored by the scoring service in this process
-    (``submission_score``: what the worker runs, the board's refresh and its climb decision
-    included); returns what the attacker then reads of it."""
+class Sender:
+    """Uploads through the API as ``client``, each scored by the scoring service in this
+    process (``submission_score``: what the worker runs, the board's refresh and its climb
+    decision included) before the next."""
 
-    def send(values: np.ndarray, name: str) -> dict:
-        pk = api_upload(client, planted, values, name)
+    def __init__(self, planted: Planted, client: APIClient) -> None:
+        self.planted, self.client = planted, client
+
+    def scored(self, values: np.ndarray, name: str) -> int:
+        """``values`` uploaded and scored; the submission's id."""
+        pk = api_upload(self.client, self.planted, values, name)
         assert submission_score(submission_pk=pk) == SubmissionStatus.SCORED
-        return seen_by(client, planted, pk)
+        return pk
 
-    return send
+    def __call__(self, values: np.ndarray, name: str) -> dict:
+        """``values`` uploaded and scored; what the attacker then reads of it."""
+        return seen_by(self.client, self.planted, self.scored(values, name))
+
+    def read(self, pks: list[int]) -> dict[int, dict]:
+        """Submissions ``pks`` as the attacker's list shows them, read in pages of 100 (the
+        newest first, as ``chal submissions`` reads them), by id."""
+        seen: dict[int, dict] = {}
+        for offset in range(0, len(pks), 100):
+            page = self.client.get(
+                "/api/v1/submissions/",
+                {"task": self.planted.task.slug, "limit": 100, "offset": offset},
+            ).json()
+            seen |= {item["id"]: item for item in page["results"]}
+        assert set(pks) <= set(seen), "the list misses some of them"
+        return seen
 
 
 def attack_gaps(
@@ -200,7 +227,7 @@ def attack_gaps(
         started = time.monotonic()
         result = play(
             planted, client, team_id=attacker.team.pk, k=k, seed=seed,
-            send=in_process_sender(planted, client),
+            send=Sender(planted, client),
         )  # fmt: skip
         print(
             f"{metric} {planted.task.public_board} {play.__name__} seed {seed}: shown "
@@ -232,13 +259,13 @@ def honest_climbs(
     for i in range(teams):
         team = make_participant(challenge, name=f"honest-{i}")
         client = team.api()
-        send = in_process_sender(planted, client)
+        send = Sender(planted, client)
         first = rng.random(truth.size) < 0.70
         draw = rng.random(truth.size)
         second = first.copy()
         second[~first & (draw < 0.09 / 0.30)] = True
         second[first & (draw < 0.06 / 0.70)] = False
-        for n, right in enumerate((first, second)):
-            seen = send(labels[np.where(right, truth, 1 - truth)], f"honest-{i}-{n}")
+        send.scored(labels[np.where(first, truth, 1 - truth)], f"honest-{i}-0")
+        seen = send(labels[np.where(second, truth, 1 - truth)], f"honest-{i}-1")
         climbs.append(bool(seen["climbed"]))
     return climbs
