@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import budget
+from .outputs import one_line
 
 LOG = logging.getLogger("autogluon_baseline")
 MODEL_TAR = "model.tar"
@@ -128,7 +129,7 @@ def pack_if_asked(args: argparse.Namespace, result: dict[str, Any], predictor: A
         result["model_packed_bytes"] = pack(predictor, args=args, inputs=args.fit_inputs)
     except Exception as exc:  # any failure only costs the stress run its time
         (args.out_dir / MODEL_TAR).unlink(missing_ok=True)
-        LOG.warning("baseline: the model was not packed for the stress run: %s", _one_line(exc))
+        LOG.warning("baseline: the model was not packed for the stress run: %s", one_line(exc))
         return
     LOG.info(
         "baseline: packed the model for the stress run (%d bytes)", result["model_packed_bytes"]
@@ -150,7 +151,7 @@ def load_if_handed(args: argparse.Namespace, result: dict[str, Any]) -> Any:
         try:
             predictor = TabularPredictor.load(str(folder), verbosity=2)
         except Exception as exc:  # a model that does not load is refitted
-            reason = f"the packed model did not load ({_one_line(exc)})"
+            reason = f"the packed model did not load ({one_line(exc)})"
     if predictor is None:
         shutil.rmtree(into, ignore_errors=True)
         result["model_reuse_declined"] = reason
@@ -162,8 +163,3 @@ def load_if_handed(args: argparse.Namespace, result: dict[str, Any]) -> Any:
         "baseline: loaded the clean run's model in %.1f s (same inputs)", result["fit_seconds"]
     )
     return predictor
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."

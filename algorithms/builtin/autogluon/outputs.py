@@ -17,6 +17,12 @@ RUNNER_OUTPUT = "runner-output.log"
 WRITTEN = (PREDICTIONS, LEADERBOARD, FIT_LOG, RESULT)
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of at most 500 characters (a failure's reason, a log line)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Write JSON through a temporary file, so a reader never sees half of it."""
     tmp = path.with_name(path.name + ".tmp")

@@ -65,6 +65,7 @@ from .outputs import (
     PREDICTIONS,
     RESULT,
     WRITTEN,
+    one_line,
     write_json_atomic,
 )
 
@@ -472,11 +473,6 @@ def _deadline_reason(args: argparse.Namespace) -> str:
     )
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 500 else text[:497] + "..."
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -521,13 +517,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             code, reason = EXIT_TERMINATED, "terminated by a signal"
             result.update(status="terminated", error=reason)
     except (TaskError, TaskFileError) as exc:
-        code, reason = EXIT_INVALID, f"invalid task folder: {_one_line(exc)}"
+        code, reason = EXIT_INVALID, f"invalid task folder: {one_line(exc)}"
         result.update(status="failed", error=reason)
     except MemoryError:
         code, reason = EXIT_FAILED, "out of memory"
         result.update(status="failed", error=reason)
     except Exception as exc:
-        code, reason = EXIT_FAILED, f"{type(exc).__name__}: {_one_line(exc)}"
+        code, reason = EXIT_FAILED, f"{type(exc).__name__}: {one_line(exc)}"
         result.update(status="failed", error=reason)
         LOG.exception("baseline: failed")
     finally:
