@@ -149,7 +149,8 @@ def algorithm_run_execute(
         return "skipped"
     profile = profile_of(run=run)
     staging_sweep()
-    kept_models_sweep()
+    if profile.hands_model is not None:  # only the baselines' workers keep models
+        kept_models_sweep()
     work = staging_folder_create(run_pk=run.pk)
     output = work / "output"
     live_log = output / profile.live_log if profile.live_log else None
