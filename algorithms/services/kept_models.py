@@ -31,7 +31,7 @@ from django.conf import settings
 from algorithms.models import AlgorithmRun
 from algorithms.sandbox.command import SANDBOX_MODEL_FILE
 from algorithms.services.profiles import RunProfile
-from algorithms.services.stress_queue import stress_outlook
+from algorithms.services.stress_queue import stress_refused
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def model_handover(*, run: AlgorithmRun, profile: RunProfile) -> tuple[dict[str,
     """The environment and the file ``run`` is given: a clean baseline run of a task that
     gets stress runs is asked to pack its model; a baseline stress run is shown its clean
     run's, when this host kept it."""
-    if profile.hands_model == "pack" and stress_outlook(task=run.task).refused is None:
+    if profile.hands_model == "pack" and stress_refused(task=run.task) is None:
         return {"BASELINE_PACK_MODEL": "1"}, None
     if profile.hands_model == "load" and run.stress_of_id is not None:
         path = kept_model_path(run_pk=run.stress_of_id)

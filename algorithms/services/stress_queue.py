@@ -124,22 +124,38 @@ class StressOutlook:
     clean: dict[int, AlgorithmRun] = field(default_factory=dict)
 
 
+def _plan_or_refusal(task: Task) -> tuple[list[PlannedFamily], StressOutlook | None]:
+    """The task's stress plan, or the refused outlook that says why it gets no stress run."""
+    if not settings.STRESS_RUNS:
+        return [], StressOutlook(refused="stress runs are off on this platform (STRESS_RUNS=0)")
+    if not kind_get(task.kind).stress_families():
+        label = kind_get(task.kind).label
+        return [], StressOutlook(refused=f"a {label} task has no stress families")
+    try:
+        plan = task_stress_plan(task=task)
+    except StressRefused as exc:
+        return [], StressOutlook(
+            refused=f"the task's stress plan no longer applies: {exc}", stale_plan=True
+        )
+    if not plan:
+        return [], StressOutlook(refused="the task's stress plan is empty (stress: [])")
+    return plan, None
+
+
+def stress_refused(*, task: Task) -> str | None:
+    """Why ``task`` gets no stress run at all, or None when it gets them: the first part of
+    :func:`stress_outlook`'s rule, without reading the task's runs."""
+    refused = _plan_or_refusal(task)[1]
+    return None if refused is None else refused.refused
+
+
 def stress_outlook(*, task: Task) -> StressOutlook:
     """The tick's rule for ``task`` (see the module), read without queueing anything: the
     one home of the rule for :func:`stress_queue_task` and for the boards, which say why an
     entry has no robustness figures and whether it will (``algorithms.stress_selectors``)."""
-    if not settings.STRESS_RUNS:
-        return StressOutlook(refused="stress runs are off on this platform (STRESS_RUNS=0)")
-    if not kind_get(task.kind).stress_families():
-        return StressOutlook(refused=f"a {kind_get(task.kind).label} task has no stress families")
-    try:
-        plan = task_stress_plan(task=task)
-    except StressRefused as exc:
-        return StressOutlook(
-            refused=f"the task's stress plan no longer applies: {exc}", stale_plan=True
-        )
-    if not plan:
-        return StressOutlook(refused="the task's stress plan is empty (stress: [])")
+    plan, refused = _plan_or_refusal(task)
+    if refused is not None:
+        return refused
     return StressOutlook(
         refused=None,
         fingerprint=plan_fingerprint(plan),
