@@ -309,7 +309,7 @@ def measure(opts, sites: list[Site]) -> int:
 
 def _summary(sites: list[Site], results: list[tuple[int, list[float]]]) -> None:
     print(f"\n{'rows':>11} {'code':>16} {'bare s':>8} {'request s':>10} {'request / bare':>15}"
-          f" {'target':>7} {'met?':>5} {'over bare s':>12} {'<= 0.03 s?':>11}")
+          f" {'target':>7} {'met?':>5} {'over bare s':>12} {f'<= {OVER_TARGET:g} s?':>11}")
     for rows, bares in results:
         for site in sites:
             runs = [t.seconds for t in site.runs[rows]]
