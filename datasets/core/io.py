@@ -8,6 +8,8 @@ empty unquoted cell, and no text value is ever empty.
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -62,6 +64,15 @@ def read_standard_parquet(path: Source, task_meta: Mapping[str, Any]) -> pd.Data
     return frame.astype({c: dtypes[c] for c in frame.columns if c in dtypes})
 
 
+# The standard dtypes as Arrow types and as pandas names them in a Parquet file's ``pandas``
+# metadata (what ``pa.Schema.from_pandas`` writes for an empty frame of that dtype).
+_ARROW_OF_DTYPE: dict[str, tuple[pa.DataType, str, str]] = {
+    "string": (pa.string(), "unicode", "string"),
+    "float64": (pa.float64(), "float64", "float64"),
+    "int64": (pa.int64(), "int64", "int64"),
+}
+
+
 def standard_schema(
     kind: str,
     columns: Iterable[tuple[str, str]],
@@ -73,15 +84,35 @@ def standard_schema(
 
     It carries pandas metadata, so ``pandas.read_parquet`` gives the dtypes of
     :func:`standard_dtypes` (``string`` rather than ``object``). ``extra`` names further
-    text columns (the solution's ``split`` and OPIS group column).
+    text columns (the solution's ``split`` and OPIS group column). The metadata is the one
+    ``pa.Schema.from_pandas`` writes for an empty frame of these dtypes, written here
+    without importing pandas (0.3-0.7 s of the import command, which reads no frame).
     """
-    import pandas as pd
-
     columns = list(columns)
     meta = {"kind": kind, "columns": [{"name": n, "type": t} for n, t in columns]}
     dtypes = standard_dtypes(meta)
     if not with_label:
         dtypes.pop("label")
     dtypes.update(dict.fromkeys(extra, "string"))
-    empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
-    return pa.Schema.from_pandas(empty, preserve_index=False)
+    fields, described = [], []
+    for name, dtype in dtypes.items():
+        arrow_type, pandas_type, numpy_type = _ARROW_OF_DTYPE[dtype]
+        fields.append(pa.field(name, arrow_type))
+        described.append(
+            {
+                "name": name,
+                "field_name": name,
+                "pandas_type": pandas_type,
+                "numpy_type": numpy_type,
+                "metadata": None,
+            }
+        )
+    pandas_meta = {
+        "index_columns": [],
+        "column_indexes": [],
+        "columns": described,
+        "attributes": {},
+        "creator": {"library": "pyarrow", "version": pa.__version__},
+        "pandas_version": importlib.metadata.version("pandas"),
+    }
+    return pa.schema(fields, metadata={b"pandas": json.dumps(pandas_meta).encode()})
