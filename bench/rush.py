@@ -685,6 +685,8 @@ def report_served_by(log: Path, fixture: Fixture) -> None:
         f" (the readers' own processes' waits left out): p50 {percentile(seen.total, 50):.0f} ms"
         f" / p95 {percentile(seen.total, 95):.0f} ms"
     )
+    for line in seen.backend_lines(percentile):
+        print(f"  {line}")
 
 
 def report_wrk(measured: WrkDuringPhase, board: str) -> None:

@@ -18,7 +18,8 @@ import shutil
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -230,10 +231,26 @@ class ServedBy:
     # hits too: the server side of what the readers measured, without their own processes'
     # waits (a reader thread waiting for its interpreter lock or CPU at nice 10).
     total: list[int]
+    # The reads a server answered, by backend (``boards``: the board servers; ``web``: the
+    # web servers, where a read spills when the board servers' queue is full): (Tw, Tr) each.
+    by_backend: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def backend_lines(self, percentile: Callable[[list, float], float]) -> list[str]:
+        """One line per backend: its reads, their queue and answer times (p50 / p95, ms)."""
+        lines = []
+        for backend, timings in sorted(self.by_backend.items()):
+            waits, answers = [w for w, _ in timings], [a for _, a in timings]
+            lines.append(
+                f"by backend {backend}: {len(timings)} reads, queued p50"
+                f" {percentile(waits, 50):.0f} / p95 {percentile(waits, 95):.0f} ms, answered"
+                f" p50 {percentile(answers, 50):.0f} / p95 {percentile(answers, 95):.0f} ms"
+            )
+        return lines
 
 
 def served_by(log: Path, board_paths: set[str]) -> ServedBy:
     cached, servers, queued, answered, total = 0, 0, [], [], []
+    by_backend: dict[str, list[tuple[int, int]]] = {}
     for line in log.read_text("utf-8", errors="replace").splitlines():
         match = _LOG_LINE.search(line)
         if match is None or match["method"] != "GET" or match["path"] not in board_paths:
@@ -247,7 +264,9 @@ def served_by(log: Path, board_paths: set[str]) -> ServedBy:
             servers += 1
             queued.append(int(match["Tw"]))
             answered.append(int(match["Tr"]))
-    return ServedBy(cached, servers, queued, answered, total)
+            backend = match["server"].split("/", 1)[0]
+            by_backend.setdefault(backend, []).append((int(match["Tw"]), int(match["Tr"])))
+    return ServedBy(cached, servers, queued, answered, total, by_backend)
 
 
 def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
