@@ -383,6 +383,74 @@ def test_while_a_round_of_the_board_servers_slots_waits_a_board_read_spills_over
     assert reached == [spilled, waiting], reached
 
 
+def test_a_board_read_never_spills_over_to_web_servers_with_a_queue_of_their_own(
+    board, live_server, tmp_path: Path, settings
+):
+    """While the web servers' queue holds requests (a rush of uploads), a board read that
+    finds a round of the board servers' slots waiting stays in the board servers' queue: at
+    the web servers it would wait behind every one of those requests."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    hold = threading.Event()
+    web_held, board_held = threading.Event(), threading.Event()
+    reached: list[str] = []
+    slow, waiting, third = FAST["task page"], FAST["track page"], FAST["task api"]
+
+    def note(environ=None, **kwargs) -> None:
+        path = (environ or {}).get("PATH_INFO", "")
+        if path == "/held/" and not web_held.is_set():  # the web server's one slot
+            web_held.set()
+            hold.wait(30)
+        elif path == slow and not board_held.is_set():  # the board server's one slot
+            board_held.set()
+            hold.wait(30)
+        elif path != "/healthz":
+            reached.append(path)
+
+    stats = tmp_path / "stats.sock"
+    server = urlsplit(live_server.url)
+    request_started.connect(note)
+    threads: list[threading.Thread] = []
+    try:
+        with running_proxy(
+            live_server,
+            tmp_path,
+            per_server=1,
+            stats=stats,
+            board_server=f"{server.hostname}:{server.port}",
+            per_board_server=1,
+        ) as base:
+
+            def get(path: str, **kwargs) -> None:
+                threads.append(_get_in_background(base + path, **kwargs))
+
+            get("/held/")
+            assert web_held.wait(30)
+            get("/api/v1/challenges/")  # an upload's request, waiting for the web
+            wait_for(lambda: queued(stats) >= 1, timeout=30, what="a request queued at the web")
+            get(slow)
+            assert board_held.wait(30)
+            get(waiting)
+            wait_for(
+                lambda: int(backend_stat(stats, "boards")["qcur"] or 0) >= 1,
+                timeout=30,
+                what=f"{waiting} queued",
+            )
+            get(third)
+            wait_for(
+                lambda: int(backend_stat(stats, "boards")["qcur"] or 0) >= 2,
+                timeout=30,
+                what=f"{third} queued for the board servers",
+            )
+            assert queued(stats) == 1 and reached == [], reached  # the web's queue: unchanged
+            hold.set()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        hold.set()
+        request_started.disconnect(note)
+    assert set(reached) == {"/api/v1/challenges/", waiting, third}, reached
+
+
 def test_while_no_board_server_is_up_the_web_servers_answer_the_board_reads(
     board, live_server, tmp_path: Path, settings
 ):
