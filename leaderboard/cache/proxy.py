@@ -17,12 +17,9 @@ a health check, and HAProxy's cache for the public boards (``leaderboard/cache/f
   its own on each web host), whose threads no upload, status poll or signed-in page can
   take: it costs one Redis call there (the fast path), never a wait behind a rush of uploads
   for a thread. While no board server is up, or while as many reads already wait for them
-  as they have slots (renders slowed down by a loaded host) and no request waits for the
-  web servers, it goes to the web servers, where it waits in the queue as if it had come
-  ``BOARD_AHEAD_MS`` earlier (an upload is passed by at most that much). A read never
-  spills over to web servers that have a queue of their own: behind a rush of uploads it
-  waited there for all of them (tens of seconds), where the board servers' queue moves in
-  a fraction of a second;
+  as they have slots (renders slowed down by a loaded host), it goes to the web servers,
+  where it waits in the queue as if it had come ``BOARD_AHEAD_MS`` earlier (an upload is
+  passed by at most that much);
 - HAProxy 2.6's cache stores no answer that varies on anything but the encoding: the
   boards' ``Vary: Cookie, Authorization, Accept`` is what the rules above already decide, so
   it is removed from the stored copy (a browser revalidates it anyway: no freshness for it).
@@ -204,14 +201,10 @@ _BOARD_ROUTE = """\
     # What the cache cannot answer goes to the board servers while one is up: their threads
     # are the readers' alone, never taken by uploads (the Procfile's boards process). While
     # a whole round of their slots is already waiting for them (renders slowed by a loaded
-    # host), a read spills over to the web servers, where it goes ahead of other requests,
-    # but only while nothing waits for the web servers: behind a rush of uploads there it
-    # would wait for all of them (rush of 200 teams: 29 s p50 spilled, 0.08 s here).
+    # host), a read spills over to the web servers, where it goes ahead of other requests.
     acl board_servers_up nbsrv(boards) ge 1
     acl board_servers_free queue(boards) lt {slots}
-    acl web_servers_queued queue(web) gt 0
     use_backend boards if {{ var(txn.board) -m bool }} board_servers_up board_servers_free
-    use_backend boards if {{ var(txn.board) -m bool }} board_servers_up web_servers_queued
 """
 
 _BOARDS_KEPT = """\
