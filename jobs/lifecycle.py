@@ -329,7 +329,7 @@ def job_claim_next(
     *, job_type: JobType,
     token: str,
     eligible: Q | Callable[[], Q] | None = None,
-    annotate: Mapping[str, Any] | None = None,
+    annotate: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     order: Sequence[Any] = ("pk",),
     exhausted: Callable[[Any, datetime], dict[str, Any]] | None = None,
     fields: Callable[[Any, datetime], dict[str, Any]] | None = None,
@@ -341,8 +341,9 @@ def job_claim_next(
 
     The candidates are the type's queued, due rows (:func:`due_rows`) matching ``eligible``
     (a ``Q``, or a callable returning one, asked at claim time: e.g. a budget that closes a
-    class of jobs), with ``annotate`` added and sorted by ``order`` (e.g. a priority class,
-    a share, then age; with one candidate, nothing is computed). The first one is locked
+    class of jobs), with ``annotate`` added (or what it returns, a callable asked only for
+    two candidates or more) and sorted by ``order`` (e.g. a priority class, a share, then
+    age; with one candidate, nothing is computed). The first one is locked
     with ``select_for_update(skip_locked=True)`` where the database has it (PostgreSQL: two
     workers never wait for, or take, the same row; SQLite serializes writers) and re-checked
     under the lock, then claimed as :func:`job_claim` claims (a token, one more attempt,
@@ -365,7 +366,8 @@ def job_claim_next(
         if len(few) == 1:
             rows = job_type.model._default_manager.filter(pk=few[0])
         else:
-            rows = (candidates.annotate(**annotate) if annotate else candidates).order_by(*order)
+            extra = annotate() if callable(annotate) else annotate
+            rows = (candidates.annotate(**extra) if extra else candidates).order_by(*order)
         with transaction.atomic():
             job = (
                 _lockable(rows, select_related)

@@ -220,27 +220,55 @@ def test_first_answers_go_before_work_already_answered_stress_and_reproductions(
     assert claim("w").pk == asked.pk  # the claim takes them in that order
 
 
+BUDGET_SUM = 'SUM("algorithms_algorithmrun"."cpu_seconds")'
+
+
 def test_a_claim_of_the_only_candidate_computes_no_order_and_sums_the_budget_once(
     world, teams
 ):
     """One queued run (a doorbell on a quiet queue): the claim takes it without the share
-    order's query; the background profiles' budget is summed once per claim, not once per
-    profile that asks; with two candidates the order decides as before."""
+    order's query, and without the background profiles' budget when none of their runs is
+    queued; with some queued, the budget is summed once per claim, not once per profile
+    that asks; with two candidates the order decides as before."""
+    from algorithms.services.profiles import STRESS
+
     a, b = teams
     (only,) = queue_runs(a, world.classification, 1)
     with CaptureQueriesContext(connection) as seen:
         assert claim("one").pk == only.pk
     sql = [query["sql"] for query in seen.captured_queries]
     assert not any("team_cpu_seconds" in text for text in sql), sql
-    assert sum('SUM("algorithms_algorithmrun"."cpu_seconds")' in text for text in sql) == 1
+    assert not any(BUDGET_SUM in text for text in sql), sql
     assert AlgorithmRun.objects.get(pk=only.pk).claim_token == "one"
 
     older = queue_runs(a, world.classification, 1)[0]
     (newer,) = queue_runs(b, world.classification, 1)
+    (rerun,) = queue_runs(b, world.classification, 1, profile=BENCHMARK)
+    (stress,) = queue_runs(b, world.classification, 1, profile=STRESS)
     with CaptureQueriesContext(connection) as seen:
         assert claim("two").pk == newer.pk  # A runs one already: B's share is smaller
-    assert any("team_cpu_seconds" in query["sql"] for query in seen.captured_queries)
+    sql = [query["sql"] for query in seen.captured_queries]
+    assert any("team_cpu_seconds" in text for text in sql)
+    assert sum(BUDGET_SUM in text for text in sql) == 1
     assert AlgorithmRun.objects.get(pk=older.pk).status == AlgorithmRunStatus.QUEUED
+    # The background runs were asked about, and are claimed in their turn.
+    assert claim("three").pk == older.pk
+    assert {claim("four").pk, claim("five").pk} == {rerun.pk, stress.pk}
+
+
+def test_a_claim_asks_a_closed_rule_of_a_profile_with_runs_queued(world, teams, monkeypatch):
+    """A profile's rule is skipped only when it has no run queued: a queued re-run under a
+    closed budget is still refused, whatever else is queued beside it."""
+    a, b = teams
+    closed = replace(BENCHMARK, eligible=lambda worker: Q(pk__in=[]))
+    monkeypatch.setitem(PROFILES, BENCHMARK.name, closed)
+    (rerun,) = queue_runs(a, world.classification, 1, profile=BENCHMARK)
+    served = with_profile(closed)
+    assert claim("closed", served=served) is None
+    (asked,) = queue_runs(b, world.classification, 1)
+    assert claim("asked", served=served).pk == asked.pk
+    assert claim("again", served=served) is None
+    assert AlgorithmRun.objects.get(pk=rerun.pk).status == AlgorithmRunStatus.QUEUED
 
 
 def test_a_retried_run_waits_out_its_backoff_whatever_doorbell_rings(world, teams):
