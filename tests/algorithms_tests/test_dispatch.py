@@ -23,6 +23,7 @@ from algorithms.services.profiles import (
     BASELINE_RUNS,
     BENCHMARK,
     PROFILES,
+    STRESS,
     TEAM,
 )
 from algorithms.services.runs import algorithm_runs_queue, run_create
@@ -230,8 +231,6 @@ def test_a_claim_of_the_only_candidate_computes_no_order_and_sums_the_budget_onc
     order's query, and without the background profiles' budget when none of their runs is
     queued; with some queued, the budget is summed once per claim, not once per profile
     that asks; with two candidates the order decides as before."""
-    from algorithms.services.profiles import STRESS
-
     a, b = teams
     (only,) = queue_runs(a, world.classification, 1)
     with CaptureQueriesContext(connection) as seen:
