@@ -52,9 +52,12 @@ MIX = (
 
 
 class IdIndex:
-    """Keys and sort order of a text id column without missing values."""
+    """Keys and sort order of a text id column without missing values; ``source``: the
+    column as read (integers, say) when ``ids`` is its text, so that a check of the same
+    column uses this text instead of making it again."""
 
-    def __init__(self, ids: pa.Array) -> None:
+    def __init__(self, ids: pa.Array, *, source: pa.Array | None = None) -> None:
+        self.source = source
         if not pa.types.is_large_string(ids.type):
             ids = ids.cast(pa.string())  # no copy for text; 32-bit offsets
         self.n = len(ids)

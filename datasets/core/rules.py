@@ -66,12 +66,15 @@ def check_ids(
         hint = f" (found {examples(near)}; the name is lowercase 'id')" if near else ""
         problems.append(f"{part.name}: the 'id' column is missing{hint}")
         return None
-    ids = as_text(part.ids)
+    known = None if indexes is None else indexes.get(part.part)
+    if known is not None and known.source is not None and same_memory(known.source, part.ids):
+        ids = known.ids  # their text, made once (the solution's thread)
+    else:
+        ids = as_text(part.ids)
     if ids.null_count:
         problems.append(
             f"{part.name}: empty id in {plural(ids.null_count, 'row')}, {_rows(pc.is_null(ids))}"
         )
-    known = None if indexes is None else indexes.get(part.part)
     index = known if known is not None and same_memory(known.ids, ids) else IdIndex(ids)
     if indexes is not None:
         indexes[part.part] = index

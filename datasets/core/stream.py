@@ -405,7 +405,7 @@ class _SolutionSink:
             ids = as_text(part.ids)
             if ids.null_count:
                 return
-            made, keyed = self._write(ids, labels, public)
+            made, keyed = self._write(ids, labels, public, source=part.ids)
             output.solution = made
             # The key table scoring places these ids by (no numbered shape), when the
             # validation proves them distinct without one (ids of a prefix and integers in
@@ -420,12 +420,13 @@ class _SolutionSink:
             release_unused_memory()  # this thread's, before train and test need theirs
 
     def _write(
-        self, ids: pa.Array, labels: pa.Array, public: np.ndarray
+        self, ids: pa.Array, labels: pa.Array, public: np.ndarray, *, source: pa.Array
     ) -> tuple[WrittenSolution, bool]:
-        """Write the solution file of ``ids`` and ``labels``; and whether a key table is to
-        be made beside it (the table and the ids' index let go first)."""
+        """Write the solution file of ``ids`` (the text of ``source``, the column as read)
+        and ``labels``; and whether a key table is to be made beside it (the table and the
+        ids' index let go first)."""
         output = self.output
-        index = IdIndex(ids)
+        index = IdIndex(ids, source=source)
         shape = index.shape
         keyed = keys_wanted(ids, shape) and index.proven_without_keys()
         table = pa.table({"id": ids, "label": labels})

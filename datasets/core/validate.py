@@ -274,7 +274,8 @@ def _known_indexes(
 ) -> dict[str, IdIndex]:
     """The :class:`IdIndex` the solution's thread made of its ids (their shape found
     there), for test's ids too when test holds the solution's very array (a solution in
-    test's order: ``datasets.core.scan`` holds such ids once); none otherwise."""
+    test's order: ``datasets.core.scan`` holds such ids once); none otherwise. Ids read as
+    text are the index's own; others (integers) are the column its text was made of."""
     test, solution = parts.get("test"), parts.get("solution")
     made = None if streamed is None else streamed.solution
     index = None if made is None else made.index
@@ -282,7 +283,8 @@ def _known_indexes(
         return {}
     if test.ids is None or solution.ids is None or not same_memory(test.ids, solution.ids):
         return {}
-    return {"test": index, "solution": index} if same_memory(index.ids, test.ids) else {}
+    read = index.ids if index.source is None else index.source
+    return {"test": index, "solution": index} if same_memory(read, test.ids) else {}
 
 
 def _check_rows_and_ids(
