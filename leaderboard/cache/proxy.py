@@ -197,6 +197,10 @@ _BOARD_READS = """\
     http-request set-var(txn.board) bool(true) if anonymous_read api_board !accept_given !signed_in
 """
 
+# The spill-over stays though a spilled read waits behind every request queued at the web
+# (13-49 s in the rush at 200 teams): keeping the reads at the board servers while the web
+# has a queue made every miss wait there, and the rush's board p95 rose from 0.69 s to
+# 2.82 s (docs/developers/benchmarks.md, issue 68's third session).
 _BOARD_ROUTE = """\
     # What the cache cannot answer goes to the board servers while one is up: their threads
     # are the readers' alone, never taken by uploads (the Procfile's boards process). While
