@@ -224,9 +224,6 @@ class ServedBy:
     answer (Tr), in ms."""
 
     cached: int
-    servers: int
-    queued: list[int]
-    answered: list[int]
     # Every read's total time in HAProxy (Ta: from its request to the answer's end), cache
     # hits too: the server side of what the readers measured, without their own processes'
     # waits (a reader thread waiting for its interpreter lock or CPU at nice 10).
@@ -234,6 +231,21 @@ class ServedBy:
     # The reads a server answered, by backend (``boards``: the board servers; ``web``: the
     # web servers, where a read spills when the board servers' queue is full): (Tw, Tr) each.
     by_backend: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    @property
+    def servers(self) -> int:
+        """The reads a server answered, every backend."""
+        return sum(len(timings) for timings in self.by_backend.values())
+
+    @property
+    def queued(self) -> list[int]:
+        """Their waits in HAProxy's queue (Tw), every backend."""
+        return [w for timings in self.by_backend.values() for w, _ in timings]
+
+    @property
+    def answered(self) -> list[int]:
+        """Their servers' answer times (Tr), every backend."""
+        return [a for timings in self.by_backend.values() for _, a in timings]
 
     def backend_lines(self, percentile: Callable[[list, float], float]) -> list[str]:
         """One line per backend: its reads, their queue and answer times (p50 / p95, ms)."""
@@ -249,7 +261,7 @@ class ServedBy:
 
 
 def served_by(log: Path, board_paths: set[str]) -> ServedBy:
-    cached, servers, queued, answered, total = 0, 0, [], [], []
+    cached, total = 0, []
     by_backend: dict[str, list[tuple[int, int]]] = {}
     for line in log.read_text("utf-8", errors="replace").splitlines():
         match = _LOG_LINE.search(line)
@@ -261,12 +273,9 @@ def served_by(log: Path, board_paths: set[str]) -> ServedBy:
         if match["server"].endswith("<CACHE>"):
             cached += 1
         else:
-            servers += 1
-            queued.append(int(match["Tw"]))
-            answered.append(int(match["Tr"]))
             backend = match["server"].split("/", 1)[0]
             by_backend.setdefault(backend, []).append((int(match["Tw"]), int(match["Tr"])))
-    return ServedBy(cached, servers, queued, answered, total, by_backend)
+    return ServedBy(cached, total, by_backend)
 
 
 def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
