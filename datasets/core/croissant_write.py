@@ -28,6 +28,7 @@ from datasets.core.croissant_source import (
     root_cause,
     text_of,
 )
+from datasets.core.io import arrow_type
 from datasets.core.validate import DEFAULT_MAX_ROWS
 
 MAX_ROWS = DEFAULT_MAX_ROWS  # per record set, as a bundle's files
@@ -164,16 +165,12 @@ class _Parquet:
 _TYPE_WORDS = {"double": "a number", "int64": "a whole number", "string": "text"}
 
 
-def _fits(value: Any, arrow_type: pa.DataType) -> bool:
+def _fits(value: Any, wanted: pa.DataType) -> bool:
     try:
-        pa.array([value], type=arrow_type)
+        pa.array([value], type=wanted)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return False
     return True
-
-
-def _arrow_type(plan: FieldPlan) -> pa.DataType:
-    return {"float64": pa.float64(), "int64": pa.int64()}.get(plan.dtype, pa.string())
 
 
 def _value(value: Any, plan: FieldPlan) -> Any:
@@ -213,13 +210,13 @@ def write_part(
     if not has_id:
         columns = [FieldPlan("", "id", "id"), *columns]
     table = _Parquet(
-        bundle / f"{name}.parquet", pa.schema([(p.name, _arrow_type(p)) for p in columns])
+        bundle / f"{name}.parquet", pa.schema([(p.name, arrow_type(p.dtype)) for p in columns])
     )
     solution = None
     if to_solution and label is not None:
         solution = _Parquet(
             bundle / "solution.parquet",
-            pa.schema([("id", pa.string()), ("label", _arrow_type(label))]),
+            pa.schema([("id", pa.string()), ("label", arrow_type(label.dtype))]),
         )
     read = PartRead()
     try:

@@ -73,6 +73,11 @@ _ARROW_OF_DTYPE: dict[str, tuple[pa.DataType, str, str]] = {
 }
 
 
+def arrow_type(dtype: str) -> pa.DataType:
+    """The Arrow type of a standard dtype (``string``, ``float64``, ``int64``)."""
+    return _ARROW_OF_DTYPE[dtype][0]
+
+
 def standard_schema(
     kind: str,
     columns: Iterable[tuple[str, str]],
