@@ -20,6 +20,14 @@ a health check, and HAProxy's cache for the public boards (``leaderboard/cache/f
   as they have slots (renders slowed down by a loaded host), it goes to the web servers,
   where it waits in the queue as if it had come ``BOARD_AHEAD_MS`` earlier (an upload is
   passed by at most that much);
+- one read at a time per board (``collapse.lua``, loaded by HAProxy): HAProxy 2.6's cache
+  has no request collapsing, so when a board's copy expired every reader of it missed at
+  once and went to the servers. A reader of a board (host, method and URL) goes on while no
+  other is out for it; one that comes while another is out waits in HAProxy, holding no
+  server's slot, until that one is answered, then asks the cache (at most
+  ``COLLAPSE_WAIT_MS``; a board the cache may not store, a quiet one, lets its readers through
+  at once). It is done where the board reads go: the board servers' backend when there are
+  some (a read that spilled over to the web goes on alone), else the web's;
 - HAProxy 2.6's cache stores no answer that varies on anything but the encoding: the
   boards' ``Vary: Cookie, Authorization, Accept`` is what the rules above already decide, so
   it is removed from the stored copy (a browser revalidates it anyway: no freshness for it).
@@ -34,6 +42,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from django.urls import reverse
 
@@ -43,6 +52,11 @@ CACHE_MB = 128
 OBJECT_MAX_BYTES = 4 * 1024 * 1024  # a 1,000-team board page is well under 1 MiB
 CACHE_MAX_SECONDS = 60  # an upper bound: each answer's s-maxage decides
 SLUG_PLACEHOLDER = "BOARDSLUG"
+# The misses of one board, one at a time (module docstring), read by HAProxy at its start.
+COLLAPSE_LUA = Path(__file__).with_name("collapse.lua")
+# How long a board's reader waits for another's read of it at most (milliseconds): past it,
+# a leader slowed by a loaded host is not waited for; the reader goes on itself.
+COLLAPSE_WAIT_MS = 1000
 # How far ahead in the servers' queue an anonymous board read goes (milliseconds): about the
 # time an upload holds a server's thread in a rush; a bound, so uploads are never starved.
 BOARD_AHEAD_MS = 2000
@@ -83,6 +97,7 @@ def haproxy_config(
     cache: bool = True,
     board_servers: Sequence[tuple[str, str]] = (),
     per_board_server: int = BOARD_SERVER_SLOTS,
+    collapse_wait_ms: int = COLLAPSE_WAIT_MS,
 ) -> str:
     """The configuration (module docstring): ``bind`` ``host:port``, ``servers`` as
     ``(name, host:port)``, at most ``per_server`` requests at a time per server (its
@@ -90,7 +105,8 @@ def haproxy_config(
     each server line; ``cache`` False leaves the boards' cache out (a comparison).
     ``board_servers`` (the Procfile's ``boards`` processes, ``per_board_server`` requests at
     a time each) answer the anonymous board reads the cache cannot; without them the web
-    servers do."""
+    servers do. ``collapse_wait_ms``: the longest a board's reader waits for another's read of
+    the same board (``collapse.lua``)."""
     lines = "\n".join(f"    server {name} {address}{server_options}" for name, address in servers)
     board_lines = "\n".join(
         f"    server {name} {address}{server_options}" for name, address in board_servers
@@ -105,14 +121,18 @@ def haproxy_config(
         if cache and board_servers
         else ""
     )
+    # The board reads' own backend waits for one read per board: the board servers' when
+    # there are some (a read that spilled over to the web goes on alone: its leader could
+    # wait there behind the uploads), else the web's.
     kept = _BOARDS_KEPT if cache else ""
+    web_kept = kept if board_servers else _COLLAPSE + kept
     ahead = _BOARDS_AHEAD.format(ahead=BOARD_AHEAD_MS) if cache else ""
     board_backend = (
         _BOARD_BACKEND.format(
             health_host=health_host,
             per_server=per_board_server,
             servers=board_lines,
-            kept=kept,
+            kept=_COLLAPSE + kept,
             mark_down=" observe layer4 error-limit 1 on-error mark-down",
         )
         if cache and board_servers
@@ -124,13 +144,19 @@ def haproxy_config(
         else ""
     )
     return _CONFIG.format(
+        lua=(
+            f"    setenv BOARD_COLLAPSE_WAIT_MS {int(collapse_wait_ms)}\n"
+            f"    lua-load {COLLAPSE_LUA}\n"
+            if cache
+            else ""
+        ),
         bind=bind,
         health_host=health_host,
         per_server=per_server,
         servers=lines,
         reads=reads,
         routed=routed,
-        boards=ahead + kept,
+        boards=ahead + web_kept,
         board_backend=board_backend,
         cache=cache_section,
     )
@@ -140,7 +166,7 @@ _CONFIG = """\
 global
     maxconn 4096
     log stdout format raw local0
-
+{lua}
 defaults
     mode http
     log global
@@ -209,6 +235,13 @@ _BOARD_ROUTE = """\
     acl board_servers_up nbsrv(boards) ge 1
     acl board_servers_free queue(boards) lt {slots}
     use_backend boards if {{ var(txn.board) -m bool }} board_servers_up board_servers_free
+"""
+
+_COLLAPSE = """\
+    # A board whose copy expired is read by one reader at a time: the others wait here for
+    # its answer, then get it from the cache (collapse.lua; the cache is asked once, after).
+    http-request lua.board_read if { var(txn.board) -m bool }
+    http-response lua.board_answered if { var(txn.board_key) -m found }
 """
 
 _BOARDS_KEPT = """\

@@ -73,6 +73,7 @@ def running_proxy(
     stats: Path | None = None,
     board_server: str | None = None,
     per_board_server: int = 16,
+    collapse_wait_ms: int = 1000,
 ):
     """HAProxy as ``haproxy_config`` writes it in front of the live server (``stats``: with
     a stats socket there, to read its queue; ``board_server``: ``host:port`` of a board
@@ -87,6 +88,7 @@ def running_proxy(
         health_host=server.hostname,
         board_servers=[("boards", board_server)] if board_server else (),
         per_board_server=per_board_server,
+        collapse_wait_ms=collapse_wait_ms,
     )
     if stats is not None:
         text = text.replace("global\n", f"global\n    stats socket {stats} mode 600\n", 1)
@@ -381,6 +383,84 @@ def test_while_a_round_of_the_board_servers_slots_waits_a_board_read_spills_over
         hold.set()
         request_started.disconnect(note)
     assert reached == [spilled, waiting], reached
+
+
+def _read_at_once(url: str, readers: int) -> list[requests.Response]:
+    """``readers`` anonymous GETs of ``url`` started together, each on a thread of its own."""
+    answers: list[requests.Response] = []
+    start = threading.Barrier(readers)
+
+    def read() -> None:
+        start.wait(30)
+        answers.append(requests.get(url, timeout=60))
+
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    return answers
+
+
+@pytest.mark.parametrize("with_board_server", [True, False], ids=["board server", "web only"])
+def test_readers_of_a_board_the_cache_lacks_wait_for_one_read_of_it(
+    board, live_server, tmp_path: Path, settings, with_board_server: bool
+):
+    """Many anonymous readers miss the same board at once (its copy expired): one read goes
+    to the servers and the others wait in HAProxy for its answer, then get it from the
+    cache; without the wait every one of them reached the servers (collapse.lua)."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    page = FAST["task page"]
+    reads: Counter = Counter()
+
+    def slow(environ=None, **kwargs) -> None:  # a loaded server: the misses overlap
+        if (environ or {}).get("PATH_INFO") == page:
+            reads[page] += 1
+            time.sleep(0.5)
+
+    server = urlsplit(live_server.url)
+    request_started.connect(slow)
+    try:
+        with running_proxy(
+            live_server,
+            tmp_path,
+            per_server=16,
+            board_server=f"{server.hostname}:{server.port}" if with_board_server else None,
+            collapse_wait_ms=30_000,  # the leader's answer, however loaded the host
+        ) as base:
+            answers = _read_at_once(base + page, 12)
+    finally:
+        request_started.disconnect(slow)
+    assert [a.status_code for a in answers] == [200] * 12
+    assert len({a.content for a in answers}) == 1 and "0.61" in answers[0].text
+    assert reads[page] == 1, reads
+
+
+def test_readers_of_a_board_that_may_not_be_kept_are_each_answered_fresh(
+    board, live_server, tmp_path: Path, settings
+):
+    """A board HAProxy may not store (no grace: every reader gets it fresh) is read by each
+    reader from the server, at once or after one wait: none gets another's copy."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    settings.BOARD_CACHE_GRACE_SECONDS = 0
+    page = FAST["task page"]
+    reads: Counter = Counter()
+
+    def note(environ=None, **kwargs) -> None:
+        if (environ or {}).get("PATH_INFO") == page:
+            reads[page] += 1
+            time.sleep(0.2)
+
+    request_started.connect(note)
+    try:
+        with running_proxy(live_server, tmp_path, per_server=16) as base:
+            for _ in range(2):  # the first answer marks the board as not kept
+                answers = _read_at_once(base + page, 6)
+                assert [a.status_code for a in answers] == [200] * 6
+                assert all("no-cache" in a.headers["Cache-Control"] for a in answers)
+    finally:
+        request_started.disconnect(note)
+    assert reads[page] == 12, reads
 
 
 def test_while_no_board_server_is_up_the_web_servers_answer_the_board_reads(
