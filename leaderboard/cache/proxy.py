@@ -146,7 +146,7 @@ def haproxy_config(
     return _CONFIG.format(
         lua=(
             f"    setenv BOARD_COLLAPSE_WAIT_MS {int(collapse_wait_ms)}\n"
-            f"    lua-load {COLLAPSE_LUA}\n"
+            f"    lua-load \"{COLLAPSE_LUA}\"\n"
             if cache
             else ""
         ),
