@@ -7,6 +7,7 @@ from pathlib import Path
 
 from algorithms.sandbox.cgroups import PREFIX, host_cgroups
 from algorithms.sandbox.host import mounts
+from algorithms.sandbox.launcher import PROGRAM
 from algorithms.sandbox.outputfs import LEGACY_SOURCE_PREFIX
 
 MIB = 1024 * 1024
@@ -19,6 +20,33 @@ def run_cgroups(owner: int | None = None) -> list[Path]:
         return []
     name = f"{PREFIX}{owner}-*" if owner is not None else f"{PREFIX}*"
     return sorted({path for parent in host.parents.values() for path in parent.glob(name)})
+
+
+def left_cgroups(owner: int) -> list[Path]:
+    """The run cgroups of worker process ``owner`` but for its spare start (record 0065: a
+    launcher kept waiting in cgroups of its own, made 0.25 s after a run ends): a cgroup
+    whose only process is a launcher that has not been told what to run. What a run left
+    behind holds its processes, or none."""
+    by_name: dict[str, list[Path]] = {}
+    for path in run_cgroups(owner):
+        by_name.setdefault(path.name, []).append(path)
+    return sorted(
+        path
+        for paths in by_name.values()
+        if not any(_holds_only_a_waiting_launcher(path) for path in paths)
+        for path in paths
+    )
+
+
+def _holds_only_a_waiting_launcher(folder: Path) -> bool:
+    try:
+        pids = (folder / "cgroup.procs").read_text().split()
+        if len(pids) != 1:
+            return False
+        argv = Path(f"/proc/{pids[0]}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(PROGRAM).encode() in argv
 
 
 def output_mounts(owner: int | None = None) -> list[Path]:
