@@ -125,14 +125,15 @@ def haproxy_config(
     # there are some (a read that spilled over to the web goes on alone: its leader could
     # wait there behind the uploads), else the web's.
     kept = _BOARDS_KEPT if cache else ""
-    web_kept = kept if board_servers else _COLLAPSE + kept
+    collapsed = _COLLAPSE + kept if cache else ""
+    web_kept = kept if board_servers else collapsed
     ahead = _BOARDS_AHEAD.format(ahead=BOARD_AHEAD_MS) if cache else ""
     board_backend = (
         _BOARD_BACKEND.format(
             health_host=health_host,
             per_server=per_board_server,
             servers=board_lines,
-            kept=_COLLAPSE + kept,
+            kept=collapsed,
             mark_down=" observe layer4 error-limit 1 on-error mark-down",
         )
         if cache and board_servers
@@ -146,7 +147,7 @@ def haproxy_config(
     return _CONFIG.format(
         lua=(
             f"    setenv BOARD_COLLAPSE_WAIT_MS {int(collapse_wait_ms)}\n"
-            f"    lua-load \"{COLLAPSE_LUA}\"\n"
+            f'    lua-load "{COLLAPSE_LUA}"\n'
             if cache
             else ""
         ),

@@ -485,7 +485,12 @@ def test_while_no_board_server_is_up_the_web_servers_answer_the_board_reads(
             assert answer.status_code == 200 and "0.61" in answer.text, name
 
 
-def test_the_command_prints_a_configuration_haproxy_accepts(tmp_path: Path):
+@pytest.mark.parametrize(
+    "options",
+    [(), ("--boards-server", "boards1=10.0.0.21:8001"), ("--no-cache",)],
+    ids=["web servers", "board servers", "no cache"],
+)
+def test_the_command_prints_a_configuration_haproxy_accepts(tmp_path: Path, options):
     from django.core.management import call_command
 
     out = tmp_path / "haproxy.cfg"
@@ -498,8 +503,12 @@ def test_the_command_prints_a_configuration_haproxy_accepts(tmp_path: Path):
             "web1=10.0.0.21:8000",
             "--server",
             "web2=10.0.0.22:8000",
+            *options,
             stdout=handle,
         )
     check = subprocess.run([HAPROXY, "-c", "-f", str(out)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "cache-use boards" in out.read_text()
+    text = out.read_text()
+    cached = "--no-cache" not in options
+    assert ("cache-use boards" in text) == cached
+    assert ("lua.board_read" in text) == ("lua-load" in text) == cached
