@@ -38,15 +38,21 @@ def left_cgroups(owner: int) -> list[Path]:
     )
 
 
+def is_waiting_launcher(argv: list[str]) -> bool:
+    """Whether a process's command line is a sandbox launcher's before it is told what to
+    run (it then executes bwrap)."""
+    return str(PROGRAM) in argv
+
+
 def _holds_only_a_waiting_launcher(folder: Path) -> bool:
     try:
         pids = (folder / "cgroup.procs").read_text().split()
         if len(pids) != 1:
             return False
-        argv = Path(f"/proc/{pids[0]}/cmdline").read_bytes().split(b"\0")
+        argv = Path(f"/proc/{pids[0]}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    return str(PROGRAM).encode() in argv
+    return is_waiting_launcher(argv.split("\0"))
 
 
 def output_mounts(owner: int | None = None) -> list[Path]:

@@ -25,6 +25,7 @@ from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import TEAM, served_with
 from testkit.archives import algorithm_zip
+from tests.algorithms_tests.hostcheck import is_waiting_launcher
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm, wait_run
 from tests.support.waiting import wait_for
 
@@ -151,7 +152,7 @@ def _launchers_of(worker_pid: int) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline", "ppid"]):
         command = process.info["cmdline"] or []
-        if process.info["ppid"] in pool and any(a.endswith("launcher_child.py") for a in command):
+        if process.info["ppid"] in pool and is_waiting_launcher(command):
             found.append(process)
     return found
 
