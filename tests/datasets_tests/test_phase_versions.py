@@ -6,6 +6,7 @@ every entry scored on its own phase's version and split, never another's."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -346,7 +347,9 @@ def test_a_task_owner_sees_nothing_of_a_staged_version(task, phases, organizer, 
         page = web.get(path)
         assert page.status_code == 200, path
         body = page.content.decode()
-        assert "held back" not in body and "v2" not in body, path
+        # "v2" as a word: a page's CSRF token (random letters and digits) may hold the two
+        # characters (it failed one run in about sixty).
+        assert "held back" not in body and not re.search(r"\bv2\b", body), path
     assert web.get(f"/tasks/{task.slug}/manage/data/uploads/{upload_pk}/").status_code == 404
     assert api.get(f"/api/v1/tasks/{task.slug}/versions/uploads/{upload_pk}/").status_code == 404
     assert [v["number"] for v in api.get(f"/api/v1/tasks/{task.slug}/versions/").json()] == [1]
