@@ -3,8 +3,9 @@
 -- at once and goes to the servers. Loaded by HAProxy (lua-load) from the configuration that
 -- `manage.py haproxy_config` prints.
 --
--- board_read (http-request, before the cache is asked): the first reader of a key (host,
--- method and URL) goes on as the key's leader, to the cache and, on a miss, to the servers.
+-- board_read (http-request, before the cache is asked): the first reader of a key (a 64-bit
+-- hash of host, method and URL: a hostile reader's long addresses cost the tables 8 bytes
+-- each, however long they are; two addresses of one hash only share a wait) goes on as the key's leader, to the cache and, on a miss, to the servers.
 -- A reader of the same key that arrives while the leader is out waits here, holding no
 -- server's slot, until the leader is answered (then the cache holds the answer) or WAIT_MS
 -- passed (then it goes on itself, as every reader did before). A leader the cache answers is
@@ -22,7 +23,8 @@
 local WAIT_MS = tonumber(os.getenv("BOARD_COLLAPSE_WAIT_MS") or "") or 1000
 local STEP_MS = 5
 local UNCACHED_MS = 1000
-local MAX_KEYS = 4096 -- the tables' bound: a reader's query strings cannot grow them
+-- The tables' bound: a reader's query strings or stray slugs cannot grow them past it.
+local MAX_KEYS = 4096
 
 local leaders = {} -- key -> when its leader went on (ms)
 local uncached = {} -- key -> when an answer for it was not storable (ms)
@@ -68,7 +70,8 @@ local function storable(txn)
 end
 
 core.register_action("board_read", { "http-req" }, function(txn)
-    local key = (txn.f:req_hdr("host") or "") .. " " .. txn.f:method() .. " " .. txn.f:url()
+    local address = (txn.f:req_hdr("host") or "") .. " " .. txn.f:method() .. " " .. txn.f:url()
+    local key = txn.c:xxh3(address)
     local started = now_ms()
     local fresh_only = uncached[key]
     if fresh_only ~= nil then

@@ -57,6 +57,9 @@ COLLAPSE_LUA = Path(__file__).with_name("collapse.lua")
 # How long a board's reader waits for another's read of it at most (milliseconds): past it,
 # a leader slowed by a loaded host is not waited for; the reader goes on itself.
 COLLAPSE_WAIT_MS = 1000
+# The memory HAProxy lets its Lua use (megabytes): collapse.lua's tables need well under one
+# (4,096 hashed keys each); a bound, so no script can take the balancer's memory.
+LUA_MAXMEM_MB = 64
 # How far ahead in the servers' queue an anonymous board read goes (milliseconds): about the
 # time an upload holds a server's thread in a rush; a bound, so uploads are never starved.
 BOARD_AHEAD_MS = 2000
@@ -146,6 +149,7 @@ def haproxy_config(
     )
     return _CONFIG.format(
         lua=(
+            f"    tune.lua.maxmem {LUA_MAXMEM_MB}\n"
             f"    setenv BOARD_COLLAPSE_WAIT_MS {int(collapse_wait_ms)}\n"
             f'    lua-load "{COLLAPSE_LUA}"\n'
             if cache

@@ -10,6 +10,7 @@ HAProxy's cache nor from the fast path's grace behind it.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -74,6 +75,7 @@ def running_proxy(
     board_server: str | None = None,
     per_board_server: int = 16,
     collapse_wait_ms: int = 1000,
+    lua_maxmem_mb: int | None = None,
 ):
     """HAProxy as ``haproxy_config`` writes it in front of the live server (``stats``: with
     a stats socket there, to read its queue; ``board_server``: ``host:port`` of a board
@@ -92,6 +94,10 @@ def running_proxy(
     )
     if stats is not None:
         text = text.replace("global\n", f"global\n    stats socket {stats} mode 600\n", 1)
+    if lua_maxmem_mb is not None:
+        text = re.sub(r"tune\.lua\.maxmem \d+", f"tune.lua.maxmem {lua_maxmem_mb}", text)
+        if "tune.lua.maxmem" not in text:
+            text = text.replace("global\n", f"global\n    tune.lua.maxmem {lua_maxmem_mb}\n", 1)
     config.write_text(text)
     log = (tmp_path / "haproxy.log").open("wb")
     process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=log)
@@ -487,8 +493,13 @@ def test_while_no_board_server_is_up_the_web_servers_answer_the_board_reads(
 
 @pytest.mark.parametrize(
     "options",
-    [(), ("--boards-server", "boards1=10.0.0.21:8001"), ("--no-cache",)],
-    ids=["web servers", "board servers", "no cache"],
+    [
+        (),
+        ("--boards-server", "boards1=10.0.0.21:8001"),
+        ("--no-cache",),
+        ("--collapse-wait-ms", "250"),
+    ],
+    ids=["web servers", "board servers", "no cache", "collapse wait"],
 )
 def test_the_command_prints_a_configuration_haproxy_accepts(tmp_path: Path, options):
     from django.core.management import call_command
@@ -512,3 +523,102 @@ def test_the_command_prints_a_configuration_haproxy_accepts(tmp_path: Path, opti
     cached = "--no-cache" not in options
     assert ("cache-use boards" in text) == cached
     assert ("lua.board_read" in text) == ("lua-load" in text) == cached
+    assert ("tune.lua.maxmem" in text) == cached  # a bound on the script's memory
+    if cached:
+        wait = options[1] if "--collapse-wait-ms" in options else "1000"
+        assert f"setenv BOARD_COLLAPSE_WAIT_MS {wait}\n" in text
+
+
+@pytest.mark.parametrize("wait", ["-1", "60001"])
+def test_the_command_refuses_a_collapse_wait_out_of_range(wait: str):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--collapse-wait-ms must be between 0 and 60000"):
+        call_command(
+            "haproxy_config", "--bind", "127.0.0.1:8080", "--server", "web1=10.0.0.21:8000",
+            "--collapse-wait-ms", wait,
+        )  # fmt: skip
+
+
+# --- hostile readers of collapse.lua -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("leader", ["waits", "hangs up"])
+def test_a_leader_whose_answer_never_comes_holds_the_other_readers_no_longer_than_the_wait(
+    board, live_server, tmp_path: Path, settings, leader: str
+):
+    """The first reader of an expired board is held at the server (a stuck render), or hangs
+    up once its read went out: the board's other readers wait for it at most the collapse
+    wait, then read the board themselves, while the leader's read is still held."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    page = FAST["task page"]
+    hold, held = threading.Event(), threading.Event()
+    reads: Counter = Counter()
+
+    def note(environ=None, **kwargs) -> None:
+        if (environ or {}).get("PATH_INFO") != page:
+            return
+        reads[page] += 1
+        if not held.is_set():  # the leader's read: held until the test ends
+            held.set()
+            hold.wait(60)
+
+    request_started.connect(note)
+    threads: list[threading.Thread] = []
+    try:
+        with running_proxy(live_server, tmp_path, per_server=16, collapse_wait_ms=1000) as base:
+            address = urlsplit(base)
+            if leader == "waits":
+                threads.append(_get_in_background(base + page))
+                assert held.wait(30)
+            else:
+                with socket.create_connection((address.hostname, address.port), 10) as hangs:
+                    hangs.sendall(f"GET {page} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                    assert held.wait(30)
+            answers = _read_at_once(base + page, 4)
+            still_held = not hold.is_set()
+            hold.set()  # the leader's read is answered before HAProxy stops
+            for thread in threads:
+                thread.join(60)
+    finally:
+        hold.set()
+        request_started.disconnect(note)
+    assert still_held
+    assert [a.status_code for a in answers] == [200] * 4
+    assert all("0.61" in a.text for a in answers)
+    assert reads[page] >= 2, reads  # they read it themselves: the leader's never came
+
+
+def test_a_flood_of_long_distinct_board_addresses_leaves_the_collapse_working(
+    board, live_server, tmp_path: Path, settings
+):
+    """A hostile reader asks for thousands of board addresses no one else reads, each long
+    (random slugs: answers HAProxy may not keep, each remembered by collapse.lua), in a
+    HAProxy whose Lua may use 1 MB: the script's tables stay within their bound, and
+    afterwards twelve readers missing the real board at once still reach the server once."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    page = FAST["task page"]
+    reads: Counter = Counter()
+
+    def slow(environ=None, **kwargs) -> None:
+        if (environ or {}).get("PATH_INFO") == page:
+            reads[page] += 1
+            time.sleep(0.5)
+
+    request_started.connect(slow)
+    try:
+        with running_proxy(
+            live_server, tmp_path, per_server=16, collapse_wait_ms=30_000, lua_maxmem_mb=1
+        ) as base:
+            reader = requests.Session()
+            filler = "x" * 4000
+            for n in range(600):
+                stray = page.replace("/t1/", f"/{filler}{n}/")
+                assert reader.get(base + stray, timeout=30).status_code == 404
+            answers = _read_at_once(base + page, 12)
+            log = (tmp_path / "haproxy.log").read_text()
+    finally:
+        request_started.disconnect(slow)
+    assert "not enough memory" not in log.lower(), log[-2000:]
+    assert [a.status_code for a in answers] == [200] * 12
+    assert reads[page] == 1, reads

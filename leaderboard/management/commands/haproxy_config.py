@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from leaderboard.cache.proxy import BOARD_SERVER_SLOTS, haproxy_config
+from leaderboard.cache.proxy import BOARD_SERVER_SLOTS, COLLAPSE_WAIT_MS, haproxy_config
 
 
 class Command(BaseCommand):
@@ -50,6 +50,13 @@ class Command(BaseCommand):
             "--server-options", default="", help="added to each server line (HAProxy syntax)"
         )
         parser.add_argument("--no-cache", action="store_true", help="leave the boards' cache out")
+        parser.add_argument(
+            "--collapse-wait-ms",
+            type=int,
+            default=COLLAPSE_WAIT_MS,
+            help="the longest an anonymous reader of an expired board waits for another "
+            "reader's read of it (milliseconds; 0: no waiting, every miss reads itself)",
+        )
 
     def handle(self, *args, **opts) -> None:
         servers = _servers("--server", opts["server"])
@@ -62,9 +69,9 @@ class Command(BaseCommand):
             )
         for option in ("per_server", "per_boards_server"):
             if opts[option] < 1:
-                raise CommandError(
-                    f"--{option.replace('_', '-')} must be at least 1", returncode=1
-                )
+                raise CommandError(f"--{option.replace('_', '-')} must be at least 1", returncode=1)
+        if not 0 <= opts["collapse_wait_ms"] <= 60_000:
+            raise CommandError("--collapse-wait-ms must be between 0 and 60000", returncode=1)
         options = opts["server_options"].strip()
         self.stdout.write(
             haproxy_config(
@@ -76,6 +83,7 @@ class Command(BaseCommand):
                 cache=not opts["no_cache"],
                 board_servers=board_servers,
                 per_board_server=opts["per_boards_server"],
+                collapse_wait_ms=opts["collapse_wait_ms"],
             ),
             ending="",
         )
