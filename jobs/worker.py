@@ -12,8 +12,11 @@ loads its task modules).
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
+import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,10 +136,27 @@ def _on_worker_shutdown(**kwargs: Any) -> None:
         _watch.stop()
 
 
+# ``kill -USR2 <pid>`` of a worker's process (its main process or a pool process) writes the
+# Python stack of each of its threads to the worker's log (its real stderr: Celery's
+# redirected one has no file). Where a job waits without a log line, this says where.
+# Celery's own signals are SIGUSR1 (the main process's dump; a pool process's soft time
+# limit) and SIGTERM/SIGQUIT/SIGINT (stops).
+STACKS_SIGNAL = signal.SIGUSR2
+
+
+def _stacks_on_signal(**kwargs: Any) -> None:
+    """Celery's ``worker_init`` (the main process) and ``worker_process_init`` (each pool
+    process): :data:`STACKS_SIGNAL` dumps this process's threads."""
+    if sys.__stderr__ is not None:
+        faulthandler.register(STACKS_SIGNAL, file=sys.__stderr__, all_threads=True)
+
+
 def connect_signals() -> None:
     """Connect the receivers above, and a stop's (:mod:`jobs.stopping`): idempotent (Celery
     keeps one per receiver)."""
     signals.worker_init.connect(_on_worker_init, weak=False)
+    signals.worker_init.connect(_stacks_on_signal, weak=False)
+    signals.worker_process_init.connect(_stacks_on_signal, weak=False)
     signals.worker_ready.connect(_on_worker_ready, weak=False)
     signals.worker_shutdown.connect(_on_worker_shutdown, weak=False)
     signals.worker_shutting_down.connect(stopping.on_worker_shutting_down, weak=False)

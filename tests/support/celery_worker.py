@@ -3,6 +3,7 @@ through a real worker and Redis)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -11,8 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 from django.db import connection
 
+from jobs.worker import STACKS_SIGNAL
 from runtime.worker_command import celery_worker_command
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,6 +123,22 @@ class WorkerProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def dump_stacks(self, settle: float = 1.0) -> None:
+        """Ask the worker's main process and its pool processes (not what they started: a
+        sandbox, a launcher) to write every thread's stack to the log (jobs.worker), and give
+        them ``settle`` seconds to."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            main = psutil.Process(self.process.pid)
+            pythons = [main] + [p for p in main.children() if "celery" in " ".join(p.cmdline())]
+        except psutil.Error:
+            return
+        for process in pythons:
+            with contextlib.suppress(psutil.Error):  # it ended meanwhile
+                process.send_signal(STACKS_SIGNAL)
+        time.sleep(settle)
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children): a crash, not a shutdown."""

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 
 import pytest
+from django.db import connection
 
 
 def wait_for(
@@ -27,8 +28,32 @@ def wait_for(
             return value
         time.sleep(interval)
     processes = ([worker] if worker is not None else []) + list(log or [])
-    tail = "".join(f"\n--- {p.log_path.name}:\n{p.log_tail(60)}" for p in processes)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}{tail}")
+    lines = 60
+    if worker is not None and hasattr(worker, "dump_stacks"):
+        worker.dump_stacks()  # where it waits, in its log (jobs.worker.STACKS_SIGNAL)
+        lines = 400
+    tail = "".join(f"\n--- {p.log_path.name}:\n{p.log_tail(lines)}" for p in processes)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}{tail}{database_waits()}")
+
+
+def database_waits() -> str:
+    """On PostgreSQL, what each connection to this database is doing and which others block
+    it (a worker stuck on a row lock says so); nothing elsewhere."""
+    if connection.vendor != "postgresql":
+        return ""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid),"
+                " now() - xact_start, left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            rows = cursor.fetchall()
+    except Exception as error:  # a failure's report: never hide the failure behind it
+        return f"\n--- pg_stat_activity: could not read it ({error})"
+    return "\n--- pg_stat_activity (pid, state, wait, blocked by, in transaction for, query):\n" + (
+        "\n".join(" | ".join(str(value) for value in row) for row in rows)
+    )
 
 
 def wait_logged(process, pattern: str, *, what: str, timeout: float = 30) -> str:
