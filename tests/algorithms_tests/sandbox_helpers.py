@@ -9,7 +9,7 @@ from pathlib import Path
 
 from algorithms.sandbox.base import SandboxJob, SandboxLimits, SandboxResult
 from algorithms.sandbox.bubblewrap import BubblewrapBackend
-from algorithms.sandbox.cgroups import PREFIX, host_cgroups
+from tests.algorithms_tests.hostcheck import run_cgroups
 
 SMALL = SandboxLimits(
     wall_seconds=60, cpu_seconds=10, memory_mb=1024, processes=48, output_mb=40, tmp_mb=40, log_mb=5
@@ -58,9 +58,4 @@ def descriptors() -> set[str]:
 
 def run_cgroups_of(pid: int | None = None) -> list[Path]:
     """The run cgroups the worker process ``pid`` (default: this one) made on this host."""
-    host = host_cgroups()
-    if host is None:
-        return []
-    owner = os.getpid() if pid is None else pid
-    parents = set(host.parents.values())
-    return [folder for parent in parents for folder in parent.glob(f"{PREFIX}{owner}-*")]
+    return run_cgroups(os.getpid() if pid is None else pid)
