@@ -5,7 +5,8 @@
 --
 -- board_read (http-request, before the cache is asked): the first reader of a key (a 64-bit
 -- hash of host, method and URL: a hostile reader's long addresses cost the tables 8 bytes
--- each, however long they are; two addresses of one hash only share a wait) goes on as the key's leader, to the cache and, on a miss, to the servers.
+-- each, however long they are; two addresses of one hash only share a wait) goes on as the
+-- key's leader, to the cache and, on a miss, to the servers.
 -- A reader of the same key that arrives while the leader is out waits here, holding no
 -- server's slot, until the leader is answered (then the cache holds the answer) or WAIT_MS
 -- passed (then it goes on itself, as every reader did before). A leader the cache answers is

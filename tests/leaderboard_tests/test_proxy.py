@@ -94,10 +94,9 @@ def running_proxy(
     )
     if stats is not None:
         text = text.replace("global\n", f"global\n    stats socket {stats} mode 600\n", 1)
-    if lua_maxmem_mb is not None:
-        text = re.sub(r"tune\.lua\.maxmem \d+", f"tune.lua.maxmem {lua_maxmem_mb}", text)
-        if "tune.lua.maxmem" not in text:
-            text = text.replace("global\n", f"global\n    tune.lua.maxmem {lua_maxmem_mb}\n", 1)
+    if lua_maxmem_mb is not None:  # the configuration's own bound, lowered
+        text, replaced = re.subn(r"tune\.lua\.maxmem \d+", f"tune.lua.maxmem {lua_maxmem_mb}", text)
+        assert replaced == 1, text
     config.write_text(text)
     log = (tmp_path / "haproxy.log").open("wb")
     process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=log)
@@ -408,6 +407,24 @@ def _read_at_once(url: str, readers: int) -> list[requests.Response]:
     return answers
 
 
+@contextmanager
+def slow_reads(path: str, seconds: float) -> Iterator[Counter]:
+    """Each request for ``path`` that reaches Django, counted (by path), and held ``seconds``
+    first: a loaded server, so that readers' misses overlap."""
+    reads: Counter = Counter()
+
+    def slow(environ=None, **kwargs) -> None:
+        if (environ or {}).get("PATH_INFO") == path:
+            reads[path] += 1
+            time.sleep(seconds)
+
+    request_started.connect(slow)
+    try:
+        yield reads
+    finally:
+        request_started.disconnect(slow)
+
+
 @pytest.mark.parametrize("with_board_server", [True, False], ids=["board server", "web only"])
 def test_readers_of_a_board_the_cache_lacks_wait_for_one_read_of_it(
     board, live_server, tmp_path: Path, settings, with_board_server: bool
@@ -417,26 +434,18 @@ def test_readers_of_a_board_the_cache_lacks_wait_for_one_read_of_it(
     cache; without the wait every one of them reached the servers (collapse.lua)."""
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     page = FAST["task page"]
-    reads: Counter = Counter()
-
-    def slow(environ=None, **kwargs) -> None:  # a loaded server: the misses overlap
-        if (environ or {}).get("PATH_INFO") == page:
-            reads[page] += 1
-            time.sleep(0.5)
-
     server = urlsplit(live_server.url)
-    request_started.connect(slow)
-    try:
-        with running_proxy(
+    with (
+        slow_reads(page, 0.5) as reads,
+        running_proxy(
             live_server,
             tmp_path,
             per_server=16,
             board_server=f"{server.hostname}:{server.port}" if with_board_server else None,
             collapse_wait_ms=30_000,  # the leader's answer, however loaded the host
-        ) as base:
-            answers = _read_at_once(base + page, 12)
-    finally:
-        request_started.disconnect(slow)
+        ) as base,
+    ):
+        answers = _read_at_once(base + page, 12)
     assert [a.status_code for a in answers] == [200] * 12
     assert len({a.content for a in answers}) == 1 and "0.61" in answers[0].text
     assert reads[page] == 1, reads
@@ -450,22 +459,14 @@ def test_readers_of_a_board_that_may_not_be_kept_are_each_answered_fresh(
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     settings.BOARD_CACHE_GRACE_SECONDS = 0
     page = FAST["task page"]
-    reads: Counter = Counter()
-
-    def note(environ=None, **kwargs) -> None:
-        if (environ or {}).get("PATH_INFO") == page:
-            reads[page] += 1
-            time.sleep(0.2)
-
-    request_started.connect(note)
-    try:
-        with running_proxy(live_server, tmp_path, per_server=16) as base:
-            for _ in range(2):  # the first answer marks the board as not kept
-                answers = _read_at_once(base + page, 6)
-                assert [a.status_code for a in answers] == [200] * 6
-                assert all("no-cache" in a.headers["Cache-Control"] for a in answers)
-    finally:
-        request_started.disconnect(note)
+    with (
+        slow_reads(page, 0.2) as reads,
+        running_proxy(live_server, tmp_path, per_server=16) as base,
+    ):
+        for _ in range(2):  # the first answer marks the board as not kept
+            answers = _read_at_once(base + page, 6)
+            assert [a.status_code for a in answers] == [200] * 6
+            assert all("no-cache" in a.headers["Cache-Control"] for a in answers)
     assert reads[page] == 12, reads
 
 
@@ -592,33 +593,25 @@ def test_a_leader_whose_answer_never_comes_holds_the_other_readers_no_longer_tha
 def test_a_flood_of_long_distinct_board_addresses_leaves_the_collapse_working(
     board, live_server, tmp_path: Path, settings
 ):
-    """A hostile reader asks for thousands of board addresses no one else reads, each long
+    """A hostile reader asks for hundreds of board addresses no one else reads, each long
     (random slugs: answers HAProxy may not keep, each remembered by collapse.lua), in a
     HAProxy whose Lua may use 1 MB: the script's tables stay within their bound, and
     afterwards twelve readers missing the real board at once still reach the server once."""
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     page = FAST["task page"]
-    reads: Counter = Counter()
-
-    def slow(environ=None, **kwargs) -> None:
-        if (environ or {}).get("PATH_INFO") == page:
-            reads[page] += 1
-            time.sleep(0.5)
-
-    request_started.connect(slow)
-    try:
-        with running_proxy(
+    with (
+        slow_reads(page, 0.5) as reads,
+        running_proxy(
             live_server, tmp_path, per_server=16, collapse_wait_ms=30_000, lua_maxmem_mb=1
-        ) as base:
-            reader = requests.Session()
-            filler = "x" * 4000
-            for n in range(600):
-                stray = page.replace("/t1/", f"/{filler}{n}/")
-                assert reader.get(base + stray, timeout=30).status_code == 404
-            answers = _read_at_once(base + page, 12)
-            log = (tmp_path / "haproxy.log").read_text()
-    finally:
-        request_started.disconnect(slow)
+        ) as base,
+    ):
+        reader = requests.Session()
+        filler = "x" * 4000
+        for n in range(600):
+            stray = page.replace("/t1/", f"/{filler}{n}/")
+            assert reader.get(base + stray, timeout=30).status_code == 404
+        answers = _read_at_once(base + page, 12)
+        log = (tmp_path / "haproxy.log").read_text()
     assert "not enough memory" not in log.lower(), log[-2000:]
     assert [a.status_code for a in answers] == [200] * 12
     assert reads[page] == 1, reads
