@@ -3,7 +3,6 @@ through a real worker and Redis)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -126,8 +125,9 @@ class WorkerProcess:
 
     def dump_stacks(self, settle: float = 1.0) -> None:
         """Ask the worker's main process and its pool processes (not what they started: a
-        sandbox, a launcher) to write every thread's stack to the log (jobs.worker), and give
-        them ``settle`` seconds to."""
+        sandbox, a launcher) to write every thread's stack to the log (jobs.worker), one at a
+        time: each is given up to ``settle`` seconds to write before the next is asked (they
+        share the log, and two dumps written at once interleave line by line)."""
         if self.process is None or self.process.poll() is not None:
             return
         try:
@@ -136,9 +136,31 @@ class WorkerProcess:
         except psutil.Error:
             return
         for process in pythons:
-            with contextlib.suppress(psutil.Error):  # it ended meanwhile
+            before = self._log_size()
+            try:
                 process.send_signal(STACKS_SIGNAL)
-        time.sleep(settle)
+            except psutil.Error:  # it ended meanwhile
+                continue
+            self._wait_log_quiet(after=before, settle=settle)
+
+    def _log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def _wait_log_quiet(self, *, after: int, settle: float) -> None:
+        """Until the log grew past ``after`` bytes and then stayed the same for 0.1 s, or
+        ``settle`` seconds passed."""
+        deadline = time.monotonic() + settle
+        size, still_since = after, None
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            now = self._log_size()
+            if now != size:
+                size, still_since = now, time.monotonic()
+            elif still_since is not None and time.monotonic() - still_since >= 0.1:
+                return
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children): a crash, not a shutdown."""
