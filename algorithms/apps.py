@@ -34,7 +34,7 @@ class AlgorithmsConfig(AppConfig):
         hooks.subscribe(event=hooks.TaskAdded, receiver=receivers.rerun_benchmark_on_arrival)
         hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.rerun_benchmark_on_new_data)
         # A team's archives count against its storage quota, with its prediction files.
-        team_storage_register(label="algorithm archives", counter=_team_archive_files)
+        team_storage_register(label="algorithm archives", rows=_team_archive_files)
         # A deleted archive, run (the baseline's view of runs too) takes its files with it.
         forget_on_delete(model="algorithms.AlgorithmVersion")
         forget_on_delete(model=AlgorithmRun, files=AlgorithmRun.stored_files)
@@ -46,7 +46,7 @@ class AlgorithmsConfig(AppConfig):
         hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.queue_baseline_on_new_data)
 
 
-def _team_archive_files(*, team_pk: int) -> tuple[int, int]:
+def _team_archive_files(*, team_pk: int) -> list:
     from algorithms.selectors import team_archive_files
 
     return team_archive_files(team_pk=team_pk)

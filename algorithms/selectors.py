@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet
 
 from algorithms.models import (
     ACTIVE,
@@ -21,6 +21,7 @@ from algorithms.models import (
 )
 from algorithms.services.profiles import cell_profile_names, entry_profile_names
 from challenges.selectors import is_organizer
+from challenges.upload_budget import StoredFiles
 from common.numbers import number_text
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
@@ -335,10 +336,8 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
     return out
 
 
-def team_archive_files(*, team_pk: int) -> tuple[int, int]:
-    """``(files, bytes)`` of the team's stored algorithm archives, every version (the team's
-    share of the storage quota, ``challenges.upload_budget``)."""
-    found = AlgorithmVersion.objects.filter(algorithm__team_id=team_pk).aggregate(
-        files=Count("pk"), size=Sum("archive_size")
-    )
-    return found["files"], found["size"] or 0
+def team_archive_files(*, team_pk: int) -> list[StoredFiles]:
+    """The team's stored algorithm archives, every version (the team's share of the storage
+    quota, ``challenges.upload_budget``)."""
+    rows = AlgorithmVersion.objects.filter(algorithm__team_id=team_pk)
+    return [StoredFiles(rows=rows, size="archive_size")]

@@ -52,6 +52,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count, IntegerField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.rates import Rate, next_utc_midnight, parse_rate
@@ -225,15 +227,61 @@ def upload_daily_check(*, used: int, limit: int, code: str, refused: str) -> Non
 
 # --- storage -----------------------------------------------------------------------------------
 
-# label (plural noun) -> counter(team_pk=...) -> (files, bytes)
+@dataclass(frozen=True)
+class StoredFiles:
+    """Files a team stores, as database rows: each row of ``rows`` is one file, its bytes in
+    the field ``size`` (:func:`team_storage_register`)."""
+
+    rows: QuerySet
+    size: str
+
+
+# label (plural noun) -> rows(team_pk=...) -> [StoredFiles]: counted together in one query
+_STORAGE_ROWS: dict[str, Callable[..., list[StoredFiles]]] = {}
+# label -> counter(team_pk=...) -> (files, bytes): what rows cannot say (a file's size kept
+# only by its storage)
 _STORAGE_COUNTERS: dict[str, Callable[..., tuple[int, int]]] = {}
+_STORAGE_LABELS: list[str] = []  # in the order registered (a refusal names them so)
 
 
-def team_storage_register(*, label: str, counter: Callable[..., tuple[int, int]]) -> None:
-    """Say what an app stores for a team: ``counter(team_pk=...)`` returns ``(files,
-    bytes)``; ``label`` names those files in messages ("prediction files"). Registering
-    twice is harmless."""
-    _STORAGE_COUNTERS[label] = counter
+def team_storage_register(
+    *,
+    label: str,
+    rows: Callable[..., list[StoredFiles]] | None = None,
+    counter: Callable[..., tuple[int, int]] | None = None,
+) -> None:
+    """Say what an app stores for a team, one of: ``rows(team_pk=...)``, the team's files
+    as rows (:class:`StoredFiles`; every app's rows are counted in one query, as an upload
+    asks twice), or ``counter(team_pk=...)`` returning ``(files, bytes)``. ``label`` names
+    those files in messages ("prediction files"). Registering twice is harmless."""
+    if (rows is None) == (counter is None):
+        raise TypeError("team_storage_register takes rows or counter, one of them")
+    (_STORAGE_ROWS if rows is not None else _STORAGE_COUNTERS)[label] = rows or counter
+    if label not in _STORAGE_LABELS:
+        _STORAGE_LABELS.append(label)
+
+
+def _counted_rows(*, team_pk: int) -> dict[str, tuple[int, int]]:
+    """``(files, bytes)`` per label of every ``rows`` registration, in one query (a UNION ALL
+    of one aggregate per :class:`StoredFiles`)."""
+    parts: list[QuerySet] = []
+    labels = list(_STORAGE_ROWS)
+    for index, label in enumerate(labels):
+        for stored in _STORAGE_ROWS[label](team_pk=team_pk):
+            parts.append(
+                stored.rows.order_by()
+                .annotate(_label=Value(index, output_field=IntegerField()))
+                .values("_label")
+                .annotate(files=Count("pk"), size=Coalesce(Sum(stored.size), 0))
+                .values_list("_label", "files", "size")
+            )
+    counted = dict.fromkeys(labels, (0, 0))
+    if not parts:
+        return counted
+    for index, files, size in parts[0].union(*parts[1:], all=True):
+        before = counted[labels[index]]
+        counted[labels[index]] = (before[0] + files, before[1] + int(size or 0))
+    return counted
 
 
 @dataclass(frozen=True)
@@ -255,7 +303,11 @@ class StorageUse:
 
 
 def team_storage_use(*, team: Team) -> StorageUse:
-    parts = {label: counter(team_pk=team.pk) for label, counter in _STORAGE_COUNTERS.items()}
+    """What ``team`` stores, per label (:func:`team_storage_register`): one query for every
+    ``rows`` kind together, and one per ``counter``."""
+    counted = _counted_rows(team_pk=team.pk)
+    counted |= {label: count(team_pk=team.pk) for label, count in _STORAGE_COUNTERS.items()}
+    parts = {label: counted[label] for label in _STORAGE_LABELS}
     return StorageUse(total=sum(size for _, size in parts.values()), parts=parts)
 
 

@@ -28,10 +28,10 @@ class DatasetsConfig(AppConfig):
         forget_on_delete(model=Task, files=Task.stored_files)
         forget_on_delete(model="datasets.TaskVersionUpload")
         # The data versions a task's owners upload count against their team's storage quota.
-        team_storage_register(label="task data versions", counter=_team_task_data)
+        team_storage_register(label="task data versions", rows=_team_task_data)
 
 
-def _team_task_data(*, team_pk: int) -> tuple[int, int]:
+def _team_task_data(*, team_pk: int) -> list:
     from datasets.version_uploads import team_task_data
 
     return team_task_data(team_pk=team_pk)

@@ -44,7 +44,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -53,6 +53,7 @@ from challenges.models import Phase, Team
 from challenges.selectors import is_organizer
 from challenges.stored_files import StoredFile, delete_on_commit
 from challenges.upload_budget import (
+    StoredFiles,
     UploadBudgetExceeded,
     refused_as,
     team_upload_lock,
@@ -299,19 +300,19 @@ def task_version_uploads_recent(
     )
 
 
-def team_task_data(*, team_pk: int) -> tuple[int, int]:
+def team_task_data(*, team_pk: int) -> list[StoredFiles]:
     """What ``team`` stores of task data (``team_storage_register``): the versions its
     members uploaded that keep their files, and the bundles waiting for their check."""
-    versions = TaskVersion.objects.filter(team_id=team_pk, pruned_at__isnull=True).aggregate(
-        n=Count("pk"), size=Sum("stored_bytes")
-    )
-    waiting = TaskVersionUpload.objects.filter(team_id=team_pk, status__in=PENDING).aggregate(
-        n=Count("pk"), size=Sum("bundle_size")
-    )
-    return (
-        versions["n"] + waiting["n"],
-        (versions["size"] or 0) + (waiting["size"] or 0),
-    )
+    return [
+        StoredFiles(
+            rows=TaskVersion.objects.filter(team_id=team_pk, pruned_at__isnull=True),
+            size="stored_bytes",
+        ),
+        StoredFiles(
+            rows=TaskVersionUpload.objects.filter(team_id=team_pk, status__in=PENDING),
+            size="bundle_size",
+        ),
+    ]
 
 
 # --- the check (a worker) ----------------------------------------------------------------------

@@ -20,8 +20,8 @@ class ScoringConfig(AppConfig):
         when_app_made(callback=_load_lost_decisions)
 
         hooks.subscribe(event=hooks.TaskDataChanged, receiver=receivers.rescore_on_new_data)
-        team_storage_register(label="prediction files", counter=team_uploaded_files)
-        team_storage_register(label="reference files", counter=team_reference_files)
+        team_storage_register(label="prediction files", rows=team_uploaded_files)
+        team_storage_register(label="reference files", rows=team_reference_files)
 
         # A task that arrives gets its trivial baseline built by a worker (benchmarked on
         # arrival, with the AutoGluon baseline the algorithms app queues).

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from challenges.models import Phase, Team
 from challenges.phases import phase_open, submission_figures_visible
 from challenges.selectors import is_organizer
 from challenges.split_access import private_visible
+from challenges.upload_budget import StoredFiles
 from common import board_modes
 from common.rates import next_utc_midnight
 from common.splits import SHOWN_ORDER
@@ -169,14 +170,26 @@ class DailyUsage:
         return max(self.limit - self.used, 0)
 
 
-def submission_daily_usage_for_user(
-    *, user: AbstractBaseUser, task: Task, at: datetime | None = None, limit: int | None = None
-) -> DailyUsage:
-    """The person's own count, over every team: uploads they made, algorithm runs they
-    started (the run's submission is uploaded by them). Same window and limit as a team's
-    (``limit``: as for :func:`submission_daily_usage`)."""
-    submissions = Submission.objects.filter(uploaded_by=user, task=task)
-    return _daily_usage(submissions, task, at, limit)
+def submission_daily_usages(
+    *, team: Team, user: AbstractBaseUser, task: Task, limit: int | None = None
+) -> tuple[DailyUsage, DailyUsage]:
+    """The team's usage (:func:`submission_daily_usage`) and the person's own over every
+    team (uploads they made, algorithm runs they started: the run's submission is uploaded
+    by them), in one query, same window and limit."""
+    resets_at = next_utc_midnight(at=timezone.now())
+    counted = (
+        Submission.objects.filter(task=task, created_at__gte=resets_at - timedelta(days=1))
+        .filter(Q(team=team) | Q(uploaded_by=user))
+        .exclude(status=SubmissionStatus.FAILED)
+        .aggregate(
+            team=Count("pk", filter=Q(team=team)), own=Count("pk", filter=Q(uploaded_by=user))
+        )
+    )
+    limit = _limit_today(task, None, limit)
+    return (
+        DailyUsage(used=counted["team"], limit=limit, resets_at=resets_at),
+        DailyUsage(used=counted["own"], limit=limit, resets_at=resets_at),
+    )
 
 
 def submission_daily_usage(
@@ -199,10 +212,15 @@ def _daily_usage(
         .exclude(status=SubmissionStatus.FAILED)
         .count()
     )
+    return DailyUsage(used=used, limit=_limit_today(task, at, limit), resets_at=resets_at)
+
+
+def _limit_today(task: Task, at: datetime | None, limit: int | None) -> int:
+    """``limit`` when the caller has it already, else the one of the phase open at ``at``."""
     if limit is None:
         open_phase = phase_open(challenge=task.track.challenge, at=at)
         limit = submission_daily_limit(task=task, open_phase=open_phase)
-    return DailyUsage(used=used, limit=limit, resets_at=resets_at)
+    return limit
 
 
 def submission_daily_limit(*, task: Task, open_phase: Phase | None) -> int:
@@ -257,21 +275,17 @@ def scorings_waiting() -> bool:
     return Submission.objects.filter(status=SubmissionStatus.QUEUED).exists()
 
 
-def team_uploaded_files(*, team_pk: int) -> tuple[int, int]:
-    """``(files, bytes)`` of the prediction files the team's members uploaded (the team's
-    share of the storage quota, ``challenges.upload_budget``); the files a job made
-    for it (baselines, algorithm runs) are not theirs to count."""
-    found = Submission.objects.filter(team_id=team_pk, uploaded_by__isnull=False).aggregate(
-        files=Count("pk"), size=Sum("file_size")
-    )
-    return found["files"], found["size"] or 0
+def team_uploaded_files(*, team_pk: int) -> list[StoredFiles]:
+    """The prediction files the team's members uploaded (the team's share of the storage
+    quota, ``challenges.upload_budget``); the files a job made for it (baselines, algorithm
+    runs) are not theirs to count."""
+    rows = Submission.objects.filter(team_id=team_pk, uploaded_by__isnull=False)
+    return [StoredFiles(rows=rows, size="file_size")]
 
 
-def team_reference_files(*, team_pk: int) -> tuple[int, int]:
-    """``(files, bytes)`` of the reference files the team's members uploaded as a task's
-    owners and have not removed (the team's share of the storage quota); an organizer's
-    upload and the built-in references are nobody's."""
-    found = Reference.objects.filter(team_id=team_pk, source=ReferenceSource.UPLOAD).aggregate(
-        files=Count("pk"), size=Sum("file_size")
-    )
-    return found["files"], found["size"] or 0
+def team_reference_files(*, team_pk: int) -> list[StoredFiles]:
+    """The reference files the team's members uploaded as a task's owners and have not
+    removed (the team's share of the storage quota); an organizer's upload and the built-in
+    references are nobody's."""
+    rows = Reference.objects.filter(team_id=team_pk, source=ReferenceSource.UPLOAD)
+    return [StoredFiles(rows=rows, size="file_size")]

@@ -44,8 +44,7 @@ from runtime.wsgi_retry import replay_safe
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import (
     submission_daily_limit,
-    submission_daily_usage,
-    submission_daily_usage_for_user,
+    submission_daily_usages,
 )
 from scoring.services.lifecycle import Scored, publish_scoring, submission_score_here
 
@@ -482,7 +481,7 @@ def _check_daily_limit(
                 f"the phase “{phase.title}”. Failed submissions do not count.",
                 403,
             )
-    usage = submission_daily_usage(team=team, task=task, limit=limit)
+    usage, own = submission_daily_usages(team=team, user=user, task=task, limit=limit)
     if usage.used >= usage.limit:
         raise SubmissionRefused(
             "daily_limit",
@@ -491,7 +490,6 @@ def _check_daily_limit(
             429,
             retry_after=usage.resets_at,
         )
-    own = submission_daily_usage_for_user(user=user, task=task, limit=limit)
     if own.used >= own.limit:
         raise SubmissionRefused(
             "daily_limit",
