@@ -256,7 +256,12 @@ def team_storage_register(
     those files in messages ("prediction files"). Registering twice is harmless."""
     if (rows is None) == (counter is None):
         raise TypeError("team_storage_register takes rows or counter, one of them")
-    (_STORAGE_ROWS if rows is not None else _STORAGE_COUNTERS)[label] = rows or counter
+    _STORAGE_ROWS.pop(label, None)  # registered again: the new way replaces the old
+    _STORAGE_COUNTERS.pop(label, None)
+    if rows is not None:
+        _STORAGE_ROWS[label] = rows
+    else:
+        _STORAGE_COUNTERS[label] = counter
     if label not in _STORAGE_LABELS:
         _STORAGE_LABELS.append(label)
 
