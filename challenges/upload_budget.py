@@ -227,6 +227,7 @@ def upload_daily_check(*, used: int, limit: int, code: str, refused: str) -> Non
 
 # --- storage -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class StoredFiles:
     """Files a team stores, as database rows: each row of ``rows`` is one file, its bytes in
@@ -236,12 +237,17 @@ class StoredFiles:
     size: str
 
 
-# label (plural noun) -> rows(team_pk=...) -> [StoredFiles]: counted together in one query
-_STORAGE_ROWS: dict[str, Callable[..., list[StoredFiles]]] = {}
-# label -> counter(team_pk=...) -> (files, bytes): what rows cannot say (a file's size kept
-# only by its storage)
-_STORAGE_COUNTERS: dict[str, Callable[..., tuple[int, int]]] = {}
-_STORAGE_LABELS: list[str] = []  # in the order registered (a refusal names them so)
+@dataclass(frozen=True)
+class _StoredKind:
+    """One registration: ``rows`` or ``counter`` (:func:`team_storage_register`)."""
+
+    rows: Callable[..., list[StoredFiles]] | None
+    counter: Callable[..., tuple[int, int]] | None
+
+
+# label (plural noun) -> how its files are counted, in the order registered (a refusal names
+# them so; registered again, a label keeps its place)
+_STORAGE: dict[str, _StoredKind] = {}
 
 
 def team_storage_register(
@@ -252,27 +258,21 @@ def team_storage_register(
 ) -> None:
     """Say what an app stores for a team, one of: ``rows(team_pk=...)``, the team's files
     as rows (:class:`StoredFiles`; every app's rows are counted in one query, as an upload
-    asks twice), or ``counter(team_pk=...)`` returning ``(files, bytes)``. ``label`` names
-    those files in messages ("prediction files"). Registering twice is harmless."""
+    asks twice), or ``counter(team_pk=...)`` returning ``(files, bytes)``: what rows cannot
+    say (a file's size kept only by its storage). ``label`` names those files in messages
+    ("prediction files"). Registering again replaces the registration."""
     if (rows is None) == (counter is None):
         raise TypeError("team_storage_register takes rows or counter, one of them")
-    _STORAGE_ROWS.pop(label, None)  # registered again: the new way replaces the old
-    _STORAGE_COUNTERS.pop(label, None)
-    if rows is not None:
-        _STORAGE_ROWS[label] = rows
-    else:
-        _STORAGE_COUNTERS[label] = counter
-    if label not in _STORAGE_LABELS:
-        _STORAGE_LABELS.append(label)
+    _STORAGE[label] = _StoredKind(rows=rows, counter=counter)
 
 
 def _counted_rows(*, team_pk: int) -> dict[str, tuple[int, int]]:
     """``(files, bytes)`` per label of every ``rows`` registration, in one query (a UNION ALL
     of one aggregate per :class:`StoredFiles`)."""
     parts: list[QuerySet] = []
-    labels = list(_STORAGE_ROWS)
+    labels = [label for label, kind in _STORAGE.items() if kind.rows is not None]
     for index, label in enumerate(labels):
-        for stored in _STORAGE_ROWS[label](team_pk=team_pk):
+        for stored in _STORAGE[label].rows(team_pk=team_pk):
             parts.append(
                 stored.rows.order_by()
                 .annotate(_label=Value(index, output_field=IntegerField()))
@@ -311,8 +311,10 @@ def team_storage_use(*, team: Team) -> StorageUse:
     """What ``team`` stores, per label (:func:`team_storage_register`): one query for every
     ``rows`` kind together, and one per ``counter``."""
     counted = _counted_rows(team_pk=team.pk)
-    counted |= {label: count(team_pk=team.pk) for label, count in _STORAGE_COUNTERS.items()}
-    parts = {label: counted[label] for label in _STORAGE_LABELS}
+    parts = {
+        label: kind.counter(team_pk=team.pk) if kind.counter else counted[label]
+        for label, kind in _STORAGE.items()
+    }
     return StorageUse(total=sum(size for _, size in parts.values()), parts=parts)
 
 

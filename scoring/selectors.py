@@ -177,13 +177,9 @@ def submission_daily_usages(
     team (uploads they made, algorithm runs they started: the run's submission is uploaded
     by them), in one query, same window and limit."""
     resets_at = next_utc_midnight(at=timezone.now())
-    counted = (
-        Submission.objects.filter(task=task, created_at__gte=resets_at - timedelta(days=1))
-        .filter(Q(team=team) | Q(uploaded_by=user))
-        .exclude(status=SubmissionStatus.FAILED)
-        .aggregate(
-            team=Count("pk", filter=Q(team=team)), own=Count("pk", filter=Q(uploaded_by=user))
-        )
+    mine = Submission.objects.filter(Q(team=team) | Q(uploaded_by=user), task=task)
+    counted = _made_today(mine, resets_at).aggregate(
+        team=Count("pk", filter=Q(team=team)), own=Count("pk", filter=Q(uploaded_by=user))
     )
     limit = _limit_today(task, None, limit)
     return (
@@ -207,12 +203,16 @@ def _daily_usage(
     """``submissions`` made since the last UTC midnight before ``at`` (failed ones are free),
     against the challenge's daily limit."""
     resets_at = next_utc_midnight(at=at or timezone.now())
-    used = (
-        submissions.filter(created_at__gte=resets_at - timedelta(days=1))
-        .exclude(status=SubmissionStatus.FAILED)
-        .count()
-    )
+    used = _made_today(submissions, resets_at).count()
     return DailyUsage(used=used, limit=_limit_today(task, at, limit), resets_at=resets_at)
+
+
+def _made_today(submissions: QuerySet[Submission], resets_at: datetime) -> QuerySet[Submission]:
+    """What a daily limit counts of ``submissions``: those made since the UTC midnight before
+    ``resets_at``, the failed ones free."""
+    return submissions.filter(created_at__gte=resets_at - timedelta(days=1)).exclude(
+        status=SubmissionStatus.FAILED
+    )
 
 
 def _limit_today(task: Task, at: datetime | None, limit: int | None) -> int:

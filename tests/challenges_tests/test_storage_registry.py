@@ -25,10 +25,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def registry(monkeypatch):
-    """Empty registries of this test's own (the apps' registrations are left as they are)."""
-    for name in ("_STORAGE_ROWS", "_STORAGE_COUNTERS"):
-        monkeypatch.setattr(upload_budget, name, {})
-    monkeypatch.setattr(upload_budget, "_STORAGE_LABELS", [])
+    """An empty registry of this test's own (the apps' registrations are left as they are)."""
+    monkeypatch.setattr(upload_budget, "_STORAGE", {})
 
 
 def _uploads(*, team_pk: int) -> list[StoredFiles]:
