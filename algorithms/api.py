@@ -20,8 +20,7 @@ from algorithms.selectors import (
     algorithm_run_get,
     algorithm_run_list,
     algorithm_run_status_state,
-    algorithm_run_team_pk,
-    algorithm_run_visible,
+    algorithm_run_visible_team,
 )
 from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
 from algorithms.services.common import AlgorithmRefused
@@ -423,7 +422,8 @@ class AlgorithmRunDetailApi(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        if not algorithm_run_visible(user=request.user, run_pk=pk):
+        team_pk = algorithm_run_visible_team(user=request.user, run_pk=pk)
+        if team_pk is None:
             raise NotFound("There is no such algorithm run.")
 
         def answer() -> Response:
@@ -441,7 +441,7 @@ class AlgorithmRunDetailApi(APIView):
             request=request,
             state=lambda: algorithm_run_status_state(run_pk=pk),
             answer=answer,
-            team_pk=algorithm_run_team_pk(run_pk=pk),
+            team_pk=team_pk,
         )
 
 

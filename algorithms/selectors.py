@@ -52,7 +52,7 @@ def algorithm_get(*, user: User, algorithm_pk: int) -> Algorithm | None:
 
 def algorithm_run_list(*, user: User, algorithm: Algorithm | None = None) -> QuerySet[AlgorithmRun]:
     runs = AlgorithmRun.objects.select_related(
-        "version__algorithm__team", "task__track", "submission", "started_by"
+        "version__algorithm__team", "task__track__challenge", "submission", "started_by"
     ).order_by("-created_at", "-id")
     if not user.is_authenticated:
         return runs.none()
@@ -97,16 +97,14 @@ def algorithm_run_get(*, user: User, run_pk: int) -> AlgorithmRun | None:
     return algorithm_run_list(user=user).filter(pk=run_pk).order_by().first()
 
 
-def algorithm_run_visible(*, user: User, run_pk: int) -> bool:
-    """Whether ``user`` may see run ``run_pk`` (what :func:`algorithm_run_get` would find,
-    without reading it: a held read checks first and reads once its wait is over)."""
-    return algorithm_run_list(user=user).filter(pk=run_pk).exists()
-
-
-def algorithm_run_team_pk(*, run_pk: int) -> int | None:
-    """The team whose algorithm run ``run_pk`` is (whose held reads are capped together)."""
+def algorithm_run_visible_team(*, user: User, run_pk: int) -> int | None:
+    """The team whose run ``run_pk`` is, when ``user`` may see it (what
+    :func:`algorithm_run_get` would find, without reading it: a held read checks first, caps
+    its waits by the team, and reads the run once its wait is over); None when not."""
     return (
-        AlgorithmRun.objects.filter(pk=run_pk)
+        algorithm_run_list(user=user)
+        .filter(pk=run_pk)
+        .order_by()
         .values_list("version__algorithm__team_id", flat=True)
         .first()
     )

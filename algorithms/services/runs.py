@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from algorithms.job_types import RUN_TYPES
@@ -34,20 +34,27 @@ from algorithms.services.profiles import (
 )
 from algorithms.services.upload import uploading_team
 from challenges.audit import audit_record, reason_check
-from challenges.models import Challenge, Team
+from challenges.models import Challenge, Phase, Team
 from challenges.rules import rules_gate
 from challenges.selectors import is_organizer, user_is_member
 from datasets.models import Task
 from jobs import lifecycle, sweeps
 from jobs.cancel import JobAlreadyFinished, job_cancel
 from jobs.holders import when_holder_lost
-from scoring.selectors import submission_daily_usage
+from scoring.selectors import submission_daily_limit, submission_daily_usage
 from scoring.services.upload import SubmissionRefused, arrival_phase, submission_phase
 
 logger = logging.getLogger(__name__)
 
 # A running run whose heartbeat is older than this has lost its worker.
 RUNNING_STALE_SECONDS = 300
+
+
+class _Ask:
+    """``run_create``'s phase when its caller has not read it: the one open now."""
+
+
+ASK = _Ask()
 
 
 def run_create(
@@ -61,12 +68,14 @@ def run_create(
     seed: int | None = None,
     limits: Mapping[str, Any] | None = None,
     reproduces: AlgorithmRun | None = None,
+    phase: Phase | _Ask | None = ASK,
 ) -> AlgorithmRun:
     """Inside a transaction: a queued run of ``version`` on ``task`` under ``profile``, with
     the profile's limits for ``options`` (or ``limits``: a reproduction repeats its
     original's) and the seed (default ``ALGORITHM_SEED``) stored on it (the row is what the
     worker enforces), published to the profile's queue on commit and, with ``audit``, in the
-    audit log."""
+    audit log. ``phase``: the phase the request arrived in, when the caller has read it (None
+    after the end); else the one open now."""
     options = dict(options or {})
     run = AlgorithmRun.objects.create(
         version=version,
@@ -79,7 +88,7 @@ def run_create(
         limits=dict(limits) if limits is not None else profile.limits(options=options).as_dict(),
         seed=int(settings.ALGORITHM_SEED) if seed is None else seed,
         reproduces=reproduces,
-        phase=arrival_phase(task=task),
+        phase=arrival_phase(task=task) if isinstance(phase, _Ask) else phase,
     )
     lifecycle.publish_job_after_commit(job_type=profile.job_type, pk=run.pk)
     if audit:
@@ -117,17 +126,24 @@ def algorithm_runs_queue(
         challenge_id=algorithm.challenge_id, task_slugs=task_slugs, track_slug=track_slug
     )
     organizer_run = organizer and not member
-    if not organizer_run:
-        _check_team_may_run(team=algorithm.team, user=user, tasks=tasks)
+    phase = (
+        None if organizer_run else _check_team_may_run(team=algorithm.team, user=user, tasks=tasks)
+    )
     profile = ORGANIZER if organizer_run else TEAM
     with transaction.atomic():
         if not organizer_run:
             Team.objects.select_for_update().filter(pk=algorithm.team_id).values_list("pk").get()
-            _check_queue_room(team=algorithm.team, adding=len(tasks))
-            _check_daily_limits(team=algorithm.team, tasks=tasks)
+            _check_room(team=algorithm.team, tasks=tasks, phase=phase)
         # A team running its own algorithm is a submission, not an audited action.
         runs = [
-            run_create(profile=profile, version=version, task=task, user=user, audit=organizer_run)
+            run_create(
+                profile=profile,
+                version=version,
+                task=task,
+                user=user,
+                audit=organizer_run,
+                phase=ASK if organizer_run else phase,  # an organizer's: no admission read it
+            )
             for task in tasks
         ]
     logger.info(
@@ -155,18 +171,18 @@ def algorithm_runs_admission(
         raise AlgorithmRefused("not_authenticated", "Log in to run an algorithm.", 401)
     team = uploading_team(user=user, challenge=challenge)
     tasks = _tasks(challenge_id=challenge.pk, task_slugs=task_slugs, track_slug=track_slug)
-    _check_team_may_run(team=team, user=user, tasks=tasks)
-    _check_queue_room(team=team, adding=len(tasks))
-    _check_daily_limits(team=team, tasks=tasks)
+    phase = _check_team_may_run(team=team, user=user, tasks=tasks)
+    _check_room(team=team, tasks=tasks, phase=phase)
     return tasks
 
 
 def _check_team_may_run(
     *, team: Team, user: AbstractBaseUser | AnonymousUser, tasks: list[Task]
-) -> None:
-    """A team member's run submits: the upload's gates (rules, team, dates)."""
+) -> Phase | None:
+    """A team member's run submits: the upload's gates (rules, team, dates). The phase its
+    submissions will belong to (None after the end)."""
     rules_gate(challenge=tasks[0].track.challenge, user=user)
-    _check_participant(team=team, tasks=tasks)
+    return _check_participant(team=team, tasks=tasks)
 
 
 def _tasks(*, challenge_id: int, task_slugs: Sequence[str], track_slug: str) -> list[Task]:
@@ -195,7 +211,7 @@ def _tasks(*, challenge_id: int, task_slugs: Sequence[str], track_slug: str) -> 
     return [found[slug] for slug in slugs]
 
 
-def _check_participant(*, team: Team, tasks: list[Task]) -> None:
+def _check_participant(*, team: Team, tasks: list[Task]) -> Phase | None:
     if team.is_hidden:
         raise AlgorithmRefused("team_hidden", team.hidden_refusal("cannot run algorithms"), 403)
     challenge = tasks[0].track.challenge
@@ -209,21 +225,36 @@ def _check_participant(*, team: Team, tasks: list[Task]) -> None:
             403,
         )
     try:  # between two phases an algorithm run is refused as an upload is
-        submission_phase(challenge=challenge)
+        return submission_phase(challenge=challenge)
     except SubmissionRefused as refused:
         raise AlgorithmRefused(refused.code, refused.message, refused.http_status) from None
 
 
-def _check_queue_room(*, team: Team, adding: int) -> None:
-    """A team's queued and running runs stay under ``ALGORITHM_MAX_PENDING_RUNS_PER_TEAM``:
-    fair share orders the queue, the cap keeps one team from filling it (and the workers'
-    next hours) in the first place."""
+def _check_room(*, team: Team, tasks: list[Task], phase: Phase | None) -> None:
+    """Room for one run on each of ``tasks``: in the team's queue and in each task's daily
+    limit while ``phase`` is open. The team's pending runs are counted once for both."""
+    pending, pending_on = _pending_runs(team=team, tasks=tasks)
+    _check_queue_room(pending=pending, adding=len(tasks))
+    _check_daily_limits(team=team, tasks=tasks, phase=phase, pending_on=pending_on)
+
+
+def _pending_runs(*, team: Team, tasks: list[Task]) -> tuple[int, dict[int, int]]:
+    """The team's queued and running runs (of the team's own profile), in all and on each of
+    ``tasks`` (by task pk), in one query."""
+    by_task = {f"task_{task.pk}": Count("pk", filter=Q(task_id=task.pk)) for task in tasks}
+    counts = AlgorithmRun.objects.filter(
+        version__algorithm__team=team, status__in=ACTIVE, profile=TEAM.name
+    ).aggregate(all=Count("pk"), **by_task)
+    return counts["all"], {task.pk: counts[f"task_{task.pk}"] for task in tasks}
+
+
+def _check_queue_room(*, pending: int, adding: int) -> None:
+    """A team's queued and running runs (``pending``) stay under
+    ``ALGORITHM_MAX_PENDING_RUNS_PER_TEAM``: fair share orders the queue, the cap keeps one
+    team from filling it (and the workers' next hours) in the first place."""
     cap = int(settings.ALGORITHM_MAX_PENDING_RUNS_PER_TEAM)
     if cap <= 0:
         return
-    pending = AlgorithmRun.objects.filter(
-        version__algorithm__team=team, status__in=ACTIVE, profile=TEAM.name
-    ).count()
     if pending + adding > cap:
         raise AlgorithmRefused(
             "queue_full",
@@ -234,19 +265,16 @@ def _check_queue_room(*, team: Team, adding: int) -> None:
         )
 
 
-def _check_daily_limits(*, team: Team, tasks: list[Task]) -> None:
+def _check_daily_limits(
+    *, team: Team, tasks: list[Task], phase: Phase | None, pending_on: dict[int, int]
+) -> None:
     """Each run will submit once: today's submissions plus the team's pending runs on the
-    task must leave room for it."""
+    task (``pending_on``) must leave room for it, under the limit of ``phase``."""
     over = []
     for task in tasks:
-        usage = submission_daily_usage(team=team, task=task)
-        pending = AlgorithmRun.objects.filter(
-            version__algorithm__team=team,
-            task=task,
-            status__in=ACTIVE,
-            profile=TEAM.name,
-        ).count()
-        if usage.used + pending >= usage.limit:
+        limit = submission_daily_limit(task=task, open_phase=phase)
+        usage = submission_daily_usage(team=team, task=task, limit=limit)
+        if usage.used + pending_on[task.pk] >= usage.limit:
             over.append((task, usage))
     if over:
         names = ", ".join(f"'{task.slug}'" for task, _ in over)
