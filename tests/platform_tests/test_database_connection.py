@@ -60,3 +60,45 @@ def test_the_servers_side_finds_a_client_cut_off_within_seconds():
         "tcp_keepalives_count": "3",
         "tcp_user_timeout": "10000",  # milliseconds
     }
+
+
+def test_a_statement_run_again_on_a_connection_is_prepared_on_the_server():
+    """Each of the ORM's statements is parsed and planned once per connection, not on every
+    run (DATABASE_PREPARED_STATEMENTS, on by default): bound on the server, prepared by
+    psycopg after its 5th run. A pooler that cannot keep them turns it off."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite prepares in the process; PostgreSQL's server plans")
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    for _ in range(6):
+        list(users.filter(username="nobody-here"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "auth_user"' in sql and "$1" in sql for sql in prepared), prepared
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.test",
+        "DATABASE_URL": "postgres://someone:secret@127.0.0.1:9/nothing",
+    }
+    probe = (
+        "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; "
+        "print(o.get('server_side_binding'), o.get('prepare_threshold'))"
+    )
+    for value, expected in (("1", "True 5"), ("0", "None None")):
+        shown = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {probe}"],
+            env={**env, "DATABASE_PREPARED_STATEMENTS": value},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert shown == expected, (value, shown)
