@@ -12,6 +12,12 @@ application. A head must be whole within ``WEB_HEAD_SECONDS`` of the connection'
 start (a new connection) or of its first byte (a kept-alive one), else the connection is
 closed; a body read stops after ``WEB_BODY_IDLE_SECONDS`` without a byte. Anything this
 worker does not read itself (TLS, HTTP/2) is left to gunicorn's own path.
+
+An answer given before the request's body was read (an upload refused on its declared size,
+the team's budget or rate: ``scoring/admission.py``) says ``Connection: close``. gunicorn
+drains at most 64 KiB of a body the application left unread and otherwise closes the
+connection after the answer, which said ``keep-alive``: a client that sent its next request
+on it (a browser's or ``requests``' kept connection) lost that request to the close.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 
+from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import _DEFER, TConn, ThreadWorker
 
 HEAD_END = b"\r\n\r\n"
@@ -51,6 +59,10 @@ class HeadFirstWorker(ThreadWorker):
         h2_sniffed = cfg.http2_cleartext in ("prior-knowledge", "both")
         self.reads_itself = not cfg.is_ssl and not h2_sniffed
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = closing_when_body_unread(self.wsgi)
 
     def enqueue_req(self, conn: TConn) -> None:
         if getattr(conn, "head_due", None) is None and not conn.initialized:
@@ -156,3 +168,22 @@ class HeadFirstWorker(ThreadWorker):
                 self.poller.unregister(conn.sock)
             self.nr_conns -= 1
             conn.close()
+
+
+def closing_when_body_unread(app: Callable) -> Callable:
+    """``app``, whose answer closes the connection when the request's body was not read to
+    its end by the time the answer starts (the module's docstring)."""
+
+    def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        body = environ.get("wsgi.input")  # gunicorn's, before any middleware replaces it
+
+        def start(status: str, headers: list, exc_info=None) -> Callable:
+            reader = getattr(body, "reader", None)
+            answer = getattr(start_response, "__self__", None)  # gunicorn's Response
+            if isinstance(reader, LengthReader) and reader.length > 0 and answer is not None:
+                answer.must_close = True  # its head says "Connection: close"
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wsgi

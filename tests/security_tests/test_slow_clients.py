@@ -173,3 +173,31 @@ def test_a_stop_under_stalled_heads_and_held_waits_needs_no_sigkill(
             conn.close()
     finally:
         running.stop()
+
+
+def test_an_answer_before_the_body_is_read_closes_the_connection(server):
+    """A 1 MB POST answered without its body read (here the CSRF check's 403; in the product
+    an upload refused on its declared size, the team's budget or rate) says ``Connection:
+    close``: the server does not read the rest, so it closes the connection after the answer,
+    and a client must not send its next request on it. A kept connection whose body was read
+    stays open."""
+    parts = urlsplit(server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /healthz HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n"
+            + b"x" * 100_000
+        )
+        head = conn.recv(65536).split(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 403"), head
+    assert b"connection: close" in head, head
+
+    session = requests.Session()
+    refused = session.post(
+        f"{server.url}/healthz", data=b"x" * 1_000_000,
+        headers={"Content-Type": "application/octet-stream"}, timeout=30,
+    )  # fmt: skip
+    assert refused.status_code == 403 and refused.headers["Connection"] == "close"
+    assert session.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    kept = session.get(f"{server.url}/healthz", timeout=30)
+    assert kept.headers["Connection"] == "keep-alive"
