@@ -156,7 +156,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Statements prepared on the server: psycopg binds the parameters on the server and
     # prepares a statement after its 5th run on a connection (its own default), so PostgreSQL
     # parses and plans each of the ORM's statements once per connection instead of on every
-    # run: an upload and its scoring about a fifth quicker
+    # run: an upload and its scoring a tenth to a fifth quicker
     # (docs/decisions/0082-postgresql-prepares-the-orm-s-statements.md).
     # DATABASE_PREPARED_STATEMENTS=0 behind a pooler in transaction mode that cannot keep
     # them (PgBouncer before 1.21, or without max_prepared_statements).
