@@ -14,10 +14,10 @@ closed; a body read stops after ``WEB_BODY_IDLE_SECONDS`` without a byte. Anythi
 worker does not read itself (TLS, HTTP/2) is left to gunicorn's own path.
 
 An answer given before the request's body was read (an upload refused on its declared size,
-the team's budget or rate: ``scoring/admission.py``) says ``Connection: close``. gunicorn
-drains at most 64 KiB of a body the application left unread and otherwise closes the
-connection after the answer, which said ``keep-alive``: a client that sent its next request
-on it (a browser's or ``requests``' kept connection) lost that request to the close.
+the team's budget or rate: ``scoring/admission.py``) says ``Connection: close`` when more of
+the body is left than gunicorn drains (64 KiB): gunicorn then closes the connection after the
+answer, which said ``keep-alive``, and a client that sent its next request on it (a browser's
+or ``requests``' kept connection) lost that request to the close.
 """
 
 from __future__ import annotations
@@ -29,10 +29,14 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 
+from gunicorn.http import parser as gunicorn_parser
 from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import _DEFER, TConn, ThreadWorker
 
 HEAD_END = b"\r\n\r\n"
+# What gunicorn drains of a body the application left unread before it keeps the connection
+# (64 KiB in gunicorn 27); if a release stops saying, any unread byte closes it.
+DRAINED_BYTES = getattr(gunicorn_parser, "_DRAIN_MAX_BYTES", 0)
 READ_SIZE = 65536
 
 
@@ -171,8 +175,8 @@ class HeadFirstWorker(ThreadWorker):
 
 
 def closing_when_body_unread(app: Callable) -> Callable:
-    """``app``, whose answer closes the connection when the request's body was not read to
-    its end by the time the answer starts (the module's docstring)."""
+    """``app``, whose answer closes the connection when more of the request's body is left
+    unread, as the answer starts, than gunicorn would drain (the module's docstring)."""
 
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         body = environ.get("wsgi.input")  # gunicorn's, before any middleware replaces it
@@ -180,7 +184,8 @@ def closing_when_body_unread(app: Callable) -> Callable:
         def start(status: str, headers: list, exc_info=None) -> Callable:
             reader = getattr(body, "reader", None)
             answer = getattr(start_response, "__self__", None)  # gunicorn's Response
-            if isinstance(reader, LengthReader) and reader.length > 0 and answer is not None:
+            unread = reader.length if isinstance(reader, LengthReader) else 0
+            if unread > DRAINED_BYTES and answer is not None:
                 answer.must_close = True  # its head says "Connection: close"
             return start_response(status, headers, exc_info)
 

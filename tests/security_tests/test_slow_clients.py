@@ -180,7 +180,7 @@ def test_an_answer_before_the_body_is_read_closes_the_connection(server):
     an upload refused on its declared size, the team's budget or rate) says ``Connection:
     close``: the server does not read the rest, so it closes the connection after the answer,
     and a client must not send its next request on it. A kept connection whose body was read
-    stays open."""
+    stays open, and so does one whose small unread body the server drains."""
     parts = urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
         conn.sendall(
@@ -201,3 +201,10 @@ def test_an_answer_before_the_body_is_read_closes_the_connection(server):
     assert session.get(f"{server.url}/healthz", timeout=30).status_code == 200
     kept = session.get(f"{server.url}/healthz", timeout=30)
     assert kept.headers["Connection"] == "keep-alive"
+    # A small body left unread is drained by the server, which keeps the connection.
+    small = session.post(
+        f"{server.url}/healthz", data=b"x" * 1000,
+        headers={"Content-Type": "application/octet-stream"}, timeout=30,
+    )  # fmt: skip
+    assert small.status_code == 403 and small.headers["Connection"] == "keep-alive"
+    assert session.get(f"{server.url}/healthz", timeout=30).status_code == 200
