@@ -54,7 +54,7 @@ class _Ask:
     """``run_create``'s phase when its caller has not read it: the one open now."""
 
 
-ASK = _Ask()
+_ASK = _Ask()
 
 
 def run_create(
@@ -68,7 +68,7 @@ def run_create(
     seed: int | None = None,
     limits: Mapping[str, Any] | None = None,
     reproduces: AlgorithmRun | None = None,
-    phase: Phase | _Ask | None = ASK,
+    phase: Phase | _Ask | None = _ASK,
 ) -> AlgorithmRun:
     """Inside a transaction: a queued run of ``version`` on ``task`` under ``profile``, with
     the profile's limits for ``options`` (or ``limits``: a reproduction repeats its
@@ -126,8 +126,11 @@ def algorithm_runs_queue(
         challenge_id=algorithm.challenge_id, task_slugs=task_slugs, track_slug=track_slug
     )
     organizer_run = organizer and not member
+    # One challenge, one phase for every task: read once (a team's at its admission).
     phase = (
-        None if organizer_run else _check_team_may_run(team=algorithm.team, user=user, tasks=tasks)
+        arrival_phase(task=tasks[0])
+        if organizer_run
+        else _check_team_may_run(team=algorithm.team, user=user, tasks=tasks)
     )
     profile = ORGANIZER if organizer_run else TEAM
     with transaction.atomic():
@@ -142,7 +145,7 @@ def algorithm_runs_queue(
                 task=task,
                 user=user,
                 audit=organizer_run,
-                phase=ASK if organizer_run else phase,  # an organizer's: no admission read it
+                phase=phase,
             )
             for task in tasks
         ]

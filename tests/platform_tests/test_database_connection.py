@@ -7,8 +7,13 @@ command") on the connection it kept (CONN_MAX_AGE).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import psycopg
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,8 +73,6 @@ def test_a_statement_run_again_on_a_connection_is_prepared_on_the_server():
     psycopg after its 5th run. A pooler that cannot keep them turns it off."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite prepares in the process; PostgreSQL's server plans")
-    from django.contrib.auth import get_user_model
-
     users = get_user_model().objects
     for _ in range(6):
         list(users.filter(username="nobody-here"))
@@ -80,10 +83,6 @@ def test_a_statement_run_again_on_a_connection_is_prepared_on_the_server():
 
 
 def test_prepared_statements_can_be_turned_off_for_a_pooler():
-    import os
-    import subprocess
-    import sys
-
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.test",
