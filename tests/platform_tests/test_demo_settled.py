@@ -52,7 +52,7 @@ from tests.baselines_tests.grouping_helpers import _records
 from tests.support.platform_run import Platform, running_platform
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.host_wide, pytest.mark.celery_worker]
+pytestmark = [pytest.mark.slow, pytest.mark.beside, pytest.mark.celery_worker]
 
 DEMO = ("dblp-acm", "fodors-zagats")  # two small real demo tasks of one track
 # The guard against a loop that keeps every item within its bound forever; the wait itself

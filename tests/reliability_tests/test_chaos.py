@@ -177,7 +177,7 @@ def test_the_audit_check_names_a_missing_or_doubled_event():
 # --- the smoke run -------------------------------------------------------------------------------
 
 
-@pytest.mark.host_wide
+@pytest.mark.beside
 @pytest.mark.multihost
 @pytest.mark.slow
 @pytest.mark.timeout(1500)

@@ -26,7 +26,7 @@ import pytest
 
 from tests.reliability_tests.multihost_helpers import missing
 
-pytestmark = [pytest.mark.host_wide, pytest.mark.multihost, pytest.mark.slow]
+pytestmark = [pytest.mark.beside, pytest.mark.multihost, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 
