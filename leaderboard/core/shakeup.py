@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from leaderboard.core.ranking import TeamId
 
@@ -70,6 +69,11 @@ class ExpectedShakeup:
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
     """Rank 1 = best of each line (higher is better here), ties sharing their mean rank."""
+    # Here, not at the module's head: the boards' views import this module, so the URL
+    # configuration (loaded by every web process and by a worker's start-up checks) would
+    # pay scipy.stats' 0.5 s.
+    from scipy.stats import rankdata
+
     return np.apply_along_axis(lambda line: rankdata(-line, method="average"), 1, scores)
 
 

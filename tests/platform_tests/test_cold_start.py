@@ -133,6 +133,19 @@ def test_a_cold_command_imports_no_statistics_or_schema_library(
     assert imported == {}, "imported at start, first by: " + json.dumps(imported, indent=1)
 
 
+def test_the_url_configuration_imports_no_statistics_library(tmp_path) -> None:
+    """Every web process loads the URL configuration (every view's module), and so does every
+    worker's start (Celery runs Django's checks, which load it): the statistics libraries
+    (scipy.stats alone 0.5 s of each start) are imported where a figure is computed."""
+    watched = ("scipy.stats", "scipy.optimize", "statsmodels")
+    code = (
+        f"WATCHED = {watched!r}\nROOT = {str(ROOT)!r}\nCOMMANDS = ['challenge_platform.urls']\n"
+        + PROBE
+    )
+    imported = _last_json_line(tmp_path, "-c", code)
+    assert imported == {}, "imported with the URLs, first by: " + json.dumps(imported, indent=1)
+
+
 def test_a_cold_score_file_imports_at_most_its_figure_of_modules(tmp_path) -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "manage.py", "score_file", "--help"],
