@@ -33,7 +33,7 @@ from runtime.localredis import cache_unavailable_errors
 from scoring.models import Submission, SubmissionStatus
 
 from .boards.ladder import public_board
-from .boards.phases import board_phase_q, final_phase_q
+from .boards.phases import board_filter, board_phase_q, final_phase_q
 from .boards.references import FLIP_FIELDS
 from .models import LeaderboardEntry, Split
 from .statistics.rank_set_fields import RANK_SET_FIELDS
@@ -46,14 +46,21 @@ def history_cache_key(*, task_id: int) -> str:
 
 
 def ranked_submissions(
-    *, task: Task, post_challenge: bool = False, final: bool = False, phase: Any = None
+    *,
+    task: Task,
+    post_challenge: bool = False,
+    final: bool = False,
+    phase: Any = None,
+    board_q: Q | None = None,
 ) -> QuerySet[Submission]:
     """What a board of ``task`` ranks: scored submissions, not hidden, of visible teams.
 
     The challenge's boards take those made before the end, of the board's phase
     (``leaderboard.boards.phases``; one phase: all); ``final=True`` (the standings) those of
     the final phase; ``phase`` those of that phase (a board read for ``?phase=``);
-    ``post_challenge=True`` those made after, for the post-challenge board.
+    ``post_challenge=True`` those made after, for the post-challenge board. ``board_q``: the
+    board's filter (:func:`~leaderboard.boards.phases.board_filter`) when the caller has read
+    it already.
     """
     challenge = task.track.challenge
     end = challenge.end
@@ -61,8 +68,10 @@ def ranked_submissions(
     phases = Q()
     if phase is not None:
         phases = Q(phase=phase)
-    elif not post_challenge:
-        phases = (final_phase_q if final else board_phase_q)(challenge=challenge)
+    elif final and not post_challenge:
+        phases = final_phase_q(challenge=challenge)
+    elif not post_challenge:  # the maintained board's
+        phases = board_q if board_q is not None else board_phase_q(challenge=challenge)
     return Submission.objects.filter(
         phases,
         task=task,
@@ -209,13 +218,21 @@ def _board_teams(task: Task, teams: set[int]) -> _Rebuilt:
     """The entries of ``teams`` computed from their submissions; the other teams' entries as
     stored, ranked again around them (moved when their place changes), instead of reading
     every submission of the task (which grows through a rush)."""
+    phase, board_q = board_filter(challenge=task.track.challenge)
     stored = _stored_entries(task)
     # The other teams' entries only move: their ranking fields are read, not the rest
     # (decoding every field of a 300-team board's 600 rows was a fifth of a scoring's time in
     # the rush's profile); the changed teams' rows whole, to compare.
-    others = _by_key(stored.exclude(team_id__in=teams).values("id", *RANKING_FIELDS))
+    others = _by_key(
+        stored.exclude(team_id__in=teams).values("id", *RANKING_FIELDS, "submission__phase_id")
+    )
+    if phase is not None and any(e["submission__phase_id"] != phase.pk for e in others.values()):
+        # The board's phase changed since they were written: a phase started or ended by the
+        # clock, and the beat's phase tick, which rebuilds every board, comes within its
+        # minute. Ranked around, they would mix two phases' scores on one board until then.
+        return _board_whole(task)
     changed = _by_key(stored.filter(team_id__in=teams).values("id", *ENTRY_FIELDS))
-    submissions = ranked_submissions(task=task).filter(team_id__in=teams)
+    submissions = ranked_submissions(task=task, board_q=board_q).filter(team_id__in=teams)
     scored, selected = _selected(task, _scored(task, submissions), teams)
     higher = task_higher_is_better(task=task)
     for split, entries in selected.items():

@@ -27,17 +27,22 @@ def board_phase(*, challenge: Challenge) -> Phase | None:
     return phase_current(challenge=challenge)
 
 
-def board_phase_q(*, challenge: Challenge) -> Q:
-    """The filter of a maintained board's submissions: those of :func:`board_phase`; none
-    while that phase is blind and not revealed (a blind phase has no board before the
-    reveal: nothing of it can reach a page, an export, a webhook or the leader's mail; the
-    reveal refreshes the boards)."""
+def board_filter(*, challenge: Challenge) -> tuple[Phase | None, Q]:
+    """:func:`board_phase` and the filter of a maintained board's submissions: those of that
+    phase; none while that phase is blind and not revealed (a blind phase has no board before
+    the reveal: nothing of it can reach a page, an export, a webhook or the leader's mail; the
+    reveal refreshes the boards). One phase: ``(None, Q())``."""
     phase = board_phase(challenge=challenge)
     if phase is None:
-        return Q()
+        return None, Q()
     if not phase_figures_visible(phase=phase, user=None):
-        return Q(pk__in=[])
-    return Q(phase=phase)
+        return phase, Q(pk__in=[])
+    return phase, Q(phase=phase)
+
+
+def board_phase_q(*, challenge: Challenge) -> Q:
+    """The filter of a maintained board's submissions (:func:`board_filter`)."""
+    return board_filter(challenge=challenge)[1]
 
 
 def final_phase_q(*, challenge: Challenge) -> Q:
