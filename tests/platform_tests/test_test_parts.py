@@ -148,6 +148,7 @@ def test_a_ctrl_c_stops_the_pytest_beside_after_its_teardown(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's command
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         wait_for(
@@ -167,6 +168,13 @@ def test_a_ctrl_c_stops_the_pytest_beside_after_its_teardown(tmp_path):
     time.sleep(0.5)
     left = [p for p in psutil.process_iter(["pid"]) if _session(p) == script.pid]
     assert left == [], left
+
+
+def _as_from_a_terminal() -> None:
+    """SIGINT as a terminal's command has it: this test's own process may have been started
+    with it ignored (a command run in the background by a script: ``make test &``), and a
+    shell does not let a script trap a signal ignored when it started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _session(process: psutil.Process) -> int | None:
