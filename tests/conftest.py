@@ -14,35 +14,6 @@ from tests.support.broker import point_celery_at
 from tests.support.celery_worker import WorkerProcess
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _postgresql_emptied_by_delete() -> Iterator[None]:
-    """After a test on a real transaction (``transactional_db``, a live server, a worker
-    process), Django empties every table with one ``TRUNCATE`` of all of them. On PostgreSQL
-    that makes new files for each of the ~60 tables and their indexes and syncs them: 0.15 s
-    on a quiet machine, about 1 s under the suite's load, for tables holding a few rows. A
-    ``DELETE`` of each, in the same transaction, empties them in a few milliseconds (every
-    foreign key is deferrable, checked once all are empty). Sequences are not reset by either;
-    a test asking for that (``reset_sequences``), or for the cascade over tables outside the
-    list, gets Django's own ``TRUNCATE``."""
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    truncate = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        if reset_sequences or allow_cascade:
-            return truncate(
-                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
-            )
-        return [
-            f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};"
-            for table in tables
-        ]
-
-    DatabaseOperations.sql_flush = sql_flush
-    yield
-    DatabaseOperations.sql_flush = truncate
-
-
 @pytest.fixture(autouse=True)
 def _fresh_default_cache() -> None:
     """Every test starts with an empty default cache (a per-process LocMemCache in the test
