@@ -26,7 +26,11 @@ import pytest
 
 from tests.reliability_tests.multihost_helpers import missing
 
-pytestmark = [pytest.mark.beside, pytest.mark.multihost, pytest.mark.slow]
+# Host-wide (alone, after the parallel part), not beside it: its check that the board renders
+# drain within 30 s of the last score (bench/multihost.py) did not hold with the parallel
+# part's load on the same two cores (4 renders still waiting); the chaos run, beside it, has
+# no such bound.
+pytestmark = [pytest.mark.host_wide, pytest.mark.multihost, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 
