@@ -24,7 +24,8 @@ else
     # A command started with & in a script ignores SIGINT, and so would the pytest beside:
     # the shim gives it the default back (on exec), so a Ctrl-C (sent to this whole process
     # group) stops it as it stops the others, its fixtures taking down what they started; a
-    # TERM to this script is passed on as an INT.
+    # TERM to this script is passed on as an INT. It keeps no pytest cache (-p no:cacheprovider):
+    # two pytest runs writing .pytest_cache at once would overwrite each other's last failures.
     beside_log="$DATA_DIR/beside.log"
     mkdir -p "$DATA_DIR/beside"
     DATA_DIR="$DATA_DIR/beside" .venv/bin/python -c \
