@@ -71,7 +71,7 @@ def ranked_submissions(
     elif final and not post_challenge:
         phases = final_phase_q(challenge=challenge)
     elif not post_challenge:  # the maintained board's
-        phases = board_q if board_q is not None else board_phase_q(challenge=challenge)
+        phases = board_phase_q(challenge=challenge) if board_q is None else board_q
     return Submission.objects.filter(
         phases,
         task=task,
@@ -205,10 +205,12 @@ class _Scored:
     files: dict[int, str] = field(default_factory=dict)  # each one's stored predictions
 
 
-def _board_whole(task: Task) -> _Rebuilt:
-    """Every entry of the board computed from every submission it ranks."""
+def _board_whole(task: Task, board_q: Q | None = None) -> _Rebuilt:
+    """Every entry of the board computed from every submission it ranks (``board_q``: the
+    board's filter, when the caller has read it)."""
     stored = _stored_entries(task).values("id", *ENTRY_FIELDS)
-    scored, selected = _selected(task, _scored(task, ranked_submissions(task=task)))
+    submissions = ranked_submissions(task=task, board_q=board_q)
+    scored, selected = _selected(task, _scored(task, submissions))
     ranked = _ranked(task, selected)
     rows = [_entry_row(task, split, r, scored) for split, board in ranked.items() for r in board]
     return _Rebuilt(rows=rows, stored=_by_key(stored))
@@ -230,7 +232,7 @@ def _board_teams(task: Task, teams: set[int]) -> _Rebuilt:
         # The board's phase changed since they were written: a phase started or ended by the
         # clock, and the beat's phase tick, which rebuilds every board, comes within its
         # minute. Ranked around, they would mix two phases' scores on one board until then.
-        return _board_whole(task)
+        return _board_whole(task, board_q)
     changed = _by_key(stored.filter(team_id__in=teams).values("id", *ENTRY_FIELDS))
     submissions = ranked_submissions(task=task, board_q=board_q).filter(team_id__in=teams)
     scored, selected = _selected(task, _scored(task, submissions), teams)
